@@ -1,0 +1,5 @@
+import sys
+
+from rxchat.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reusable components: plain functions returning rx.Component."""

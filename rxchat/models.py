@@ -1,0 +1,112 @@
+"""SQLModel tables and the public shapes built from them.
+
+Table names `product_chat_sessions` and `product_chat_messages` are kept from
+the original system so its data can be adopted by a migration. State and API
+hold the *Public shapes, never live ORM rows.
+"""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlmodel import Field, SQLModel
+
+from rxchat.clock import utcnow
+
+
+# A product of the demo catalog; host stores may bring products of their own.
+class Product(SQLModel, table=True):
+    __tablename__ = "products"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    price_cents: int
+    currency: str = Field(default="USD", max_length=3)
+    image: str = Field(default="", max_length=300)  # a path under assets/
+    description: str = Field(default="", max_length=4000)
+
+
+# One shopper's thread about one product. `session_id` is the shopper's bearer
+# secret; `public_id` is the handle staff and live rooms use instead.
+class ChatSession(SQLModel, table=True):
+    __tablename__ = "product_chat_sessions"
+    __table_args__ = (
+        sa.Index("ix_chat_sessions_last_activity", "last_activity"),
+        sa.Index("ix_chat_sessions_product_activity", "product_id", "last_activity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(max_length=128, unique=True, index=True)
+    public_id: str = Field(max_length=32, unique=True, index=True)
+    product_id: str = Field(max_length=64, index=True)
+    visitor_id: str | None = Field(default=None, max_length=64, index=True)
+    customer_name: str | None = Field(default=None, max_length=80)
+    customer_email: str | None = Field(default=None, max_length=254)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_activity: datetime = Field(default_factory=utcnow)
+    is_active: bool = Field(default=True)
+    status: str = Field(default="open", max_length=16)  # open | closed
+    message_count: int = Field(default=0)
+    last_seq: int = Field(default=0)  # seq of the newest message
+    agent_read_seq: int = Field(default=0)  # shopper messages up to here were shown to staff
+    shopper_seen_seq: int = Field(default=0)  # agent replies up to here were shown to the shopper
+
+
+# One message of a thread. `seq` numbers the messages of a session 1, 2, 3...;
+# `client_key` is the sender's idempotency key, so a retried send is stored once.
+class ChatMessage(SQLModel, table=True):
+    __tablename__ = "product_chat_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "seq", name="uq_chat_messages_session_seq"),
+        sa.UniqueConstraint("session_id", "client_key", name="uq_chat_messages_session_client_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("product_chat_sessions.id", ondelete="CASCADE"), nullable=False)
+    )
+    seq: int
+    author: str = Field(max_length=16)  # shopper | agent
+    agent_name: str | None = Field(default=None, max_length=80)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    client_key: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# What the widget, console and API show of a product.
+class ProductPublic(BaseModel):
+    id: str
+    name: str
+    price_cents: int
+    currency: str
+    image: str
+    description: str
+
+    @property
+    def price_label(self) -> str:
+        symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(self.currency, self.currency + " ")
+        return f"{symbol}{self.price_cents // 100}.{self.price_cents % 100:02d}"
+
+
+# A message as every reader sees it (the shopper's secret is not in it).
+class MessagePublic(BaseModel):
+    id: int
+    seq: int
+    author: str
+    agent_name: str | None = None
+    body: str
+    client_key: str | None = None
+    created_at: str  # ISO 8601 UTC
+
+
+# A session as its own shopper (or the API caller holding its id) sees it.
+class SessionPublic(BaseModel):
+    session_id: str
+    product_id: str
+    customer_name: str | None = None
+    customer_email: str | None = None
+    created_at: str
+    last_activity: str
+    message_count: int
+    is_active: bool
+    status: str

@@ -1,0 +1,1 @@
+"""Pages compose components; each module adds the routes of one area."""

@@ -1,0 +1,220 @@
+"""Sessions and messages: creating, validating, posting, listing, paging.
+
+Every function takes the database session first and keyword-only values after
+it; they return ORM rows or public shapes and raise errors from
+rxchat.services.errors. Writes commit here, then publish.
+"""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import col, select
+
+from rxchat.clock import iso, utcnow
+from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
+from rxchat.services import errors, ids
+from rxchat.services.publish import publish
+from rxchat.settings import settings
+
+PAGE_SIZE = 30  # messages per page, widget and console alike
+MAX_PAGE_SIZE = 100  # the API's cap on ?limit=
+CLIENT_KEY_MAX = 64
+
+
+def to_product_public(product: Product) -> ProductPublic:
+    return ProductPublic.model_validate(product, from_attributes=True)
+
+
+def to_message_public(message: ChatMessage) -> MessagePublic:
+    return MessagePublic(
+        id=message.id or 0,
+        seq=message.seq,
+        author=message.author,
+        agent_name=message.agent_name,
+        body=message.body,
+        client_key=message.client_key,
+        created_at=iso(message.created_at),
+    )
+
+
+def to_session_public(chat: ChatSession) -> SessionPublic:
+    return SessionPublic(
+        session_id=chat.session_id,
+        product_id=chat.product_id,
+        customer_name=chat.customer_name,
+        customer_email=chat.customer_email,
+        created_at=iso(chat.created_at),
+        last_activity=iso(chat.last_activity),
+        message_count=chat.message_count,
+        is_active=chat.is_active,
+        status=chat.status,
+    )
+
+
+def clean_body(body: object) -> str:
+    """Trim a message body and apply the length rules; never cuts silently."""
+    if not isinstance(body, str):
+        raise errors.InvalidInput("A message must be text.")
+    text = body.replace("\r\n", "\n").replace("\x00", "").strip()
+    if not text:
+        raise errors.EmptyMessage()
+    if len(text) > settings.max_message_chars:
+        raise errors.MessageTooLong(settings.max_message_chars, len(text))
+    return text
+
+
+def clean_client_key(client_key: object) -> str | None:
+    if client_key is None or client_key == "":
+        return None
+    if not isinstance(client_key, str) or len(client_key) > CLIENT_KEY_MAX or not client_key.isprintable():
+        raise errors.InvalidInput(f"An idempotency key is at most {CLIENT_KEY_MAX} printable characters.")
+    return client_key
+
+
+def is_expired(chat: ChatSession, *, now=None) -> bool:
+    now = now or utcnow()
+    if chat.message_count == 0:
+        return chat.created_at < now - timedelta(hours=settings.empty_session_ttl_hours)
+    return chat.last_activity < now - timedelta(days=settings.session_ttl_days)
+
+
+async def get_product(db: AsyncSession, *, product_id: str) -> ProductPublic:
+    if not ids.is_valid_product_id(product_id):
+        raise errors.ProductNotFound()
+    product = await db.get(Product, product_id)
+    if product is None:
+        raise errors.ProductNotFound()
+    return to_product_public(product)
+
+
+async def list_products(db: AsyncSession) -> list[ProductPublic]:
+    rows = await db.exec(select(Product).order_by(Product.name))
+    return [to_product_public(p) for p in rows.all()]
+
+
+async def create_session(
+    db: AsyncSession,
+    *,
+    product_id: str,
+    visitor_id: str | None = None,
+    customer_name: str | None = None,
+    customer_email: str | None = None,
+) -> ChatSession:
+    """Start a new thread for a product; the id is minted here, never by a client."""
+    await get_product(db, product_id=product_id)
+    now = utcnow()
+    chat = ChatSession(
+        session_id=ids.mint_session_id(),
+        public_id=ids.mint_public_id(),
+        product_id=product_id,
+        visitor_id=visitor_id if ids.is_valid_visitor_id(visitor_id) else None,
+        customer_name=customer_name or None,
+        customer_email=customer_email or None,
+        created_at=now,
+        last_activity=now,
+    )
+    db.add(chat)
+    await db.commit()
+    await publish({"type": "session_created", "conversation": chat.public_id, "product_id": product_id})
+    return chat
+
+
+async def find_session(db: AsyncSession, *, session_id: str) -> ChatSession | None:
+    """The live session with this id, under any product; None if unknown or expired."""
+    if not ids.is_valid_session_id(session_id):
+        return None
+    chat = (await db.exec(select(ChatSession).where(ChatSession.session_id == session_id))).first()
+    if chat is None or not chat.is_active or is_expired(chat):
+        return None
+    return chat
+
+
+async def get_session(db: AsyncSession, *, product_id: str, session_id: str) -> ChatSession:
+    """The shopper's session for this product, or SessionNotFound (unknown, foreign, expired)."""
+    chat = await find_session(db, session_id=session_id)
+    if chat is None or chat.product_id != product_id:
+        raise errors.SessionNotFound()
+    return chat
+
+
+async def post_message(
+    db: AsyncSession,
+    *,
+    chat: ChatSession,
+    author: str,
+    body: str,
+    client_key: str | None = None,
+    agent_name: str | None = None,
+) -> tuple[MessagePublic, bool]:
+    """Store a message once; returns it and whether it is new (False for a retried key)."""
+    text = clean_body(body)
+    key = clean_client_key(client_key)
+    if key is not None:
+        existing = await _message_by_key(db, chat_id=chat.id, client_key=key)
+        if existing is not None:
+            return to_message_public(existing), False
+    for _attempt in range(5):
+        await db.refresh(chat)
+        now = utcnow()
+        message = ChatMessage(
+            session_id=chat.id,
+            seq=chat.last_seq + 1,
+            author=author,
+            agent_name=agent_name if author == "agent" else None,
+            body=text,
+            client_key=key,
+            created_at=now,
+        )
+        db.add(message)
+        chat.last_seq = message.seq
+        chat.message_count += 1
+        chat.last_activity = now
+        if author == "shopper":
+            chat.status = "open"  # a new shopper message reopens a closed conversation
+        else:
+            chat.agent_read_seq = message.seq  # staff have seen everything up to their reply
+        db.add(chat)
+        try:
+            await db.commit()
+        except IntegrityError:
+            await db.rollback()
+            if key is not None and (existing := await _message_by_key(db, chat_id=chat.id, client_key=key)):
+                return to_message_public(existing), False
+            continue  # another writer took this seq: take the next one
+        public = to_message_public(message)
+        await publish(
+            {"type": "message", "conversation": chat.public_id, "product_id": chat.product_id, "message": public.model_dump()}
+        )
+        return public, True
+    raise errors.ChatError("The conversation is busy; please try again.")
+
+
+async def _message_by_key(db: AsyncSession, *, chat_id: int | None, client_key: str) -> ChatMessage | None:
+    query = select(ChatMessage).where(ChatMessage.session_id == chat_id, ChatMessage.client_key == client_key)
+    return (await db.exec(query)).first()
+
+
+async def list_messages(
+    db: AsyncSession, *, chat: ChatSession, before: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[MessagePublic], int | None]:
+    """A page of messages newest first, and the cursor (a seq) for the page before it."""
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    query = select(ChatMessage).where(ChatMessage.session_id == chat.id)
+    if before is not None:
+        query = query.where(ChatMessage.seq < before)
+    query = query.order_by(col(ChatMessage.seq).desc()).limit(limit + 1)
+    rows = list((await db.exec(query)).all())
+    page = [to_message_public(m) for m in rows[:limit]]
+    next_before = page[-1].seq if len(rows) > limit and page else None
+    return page, next_before
+
+
+async def delete_session(db: AsyncSession, *, chat: ChatSession) -> None:
+    """Erase a conversation: its messages and the session itself."""
+    public_id, product_id = chat.public_id, chat.product_id
+    await db.execute(sa.delete(ChatMessage).where(ChatMessage.session_id == chat.id))
+    await db.delete(chat)
+    await db.commit()
+    await publish({"type": "erased", "conversation": public_id, "product_id": product_id})

@@ -1,0 +1,75 @@
+"""The shopper's record in browser storage, read defensively and written back.
+
+`localStorage["chat_session_data"]` holds
+{globalSessionId, productSessions: {"product_<id>": {...}}, userPreferences}.
+Any client can put anything there, so every read repairs: invalid JSON, wrong
+types, missing fields and oversized values give a clean record, never an error.
+"""
+
+import json
+from typing import Any
+
+from rxchat.clock import iso, utcnow
+from rxchat.services import ids
+
+MAX_RECORD_CHARS = 64_000  # a larger value is ignored and replaced
+
+
+def product_key(product_id: str) -> str:
+    return f"product_{product_id}"
+
+
+def empty_record(global_id: str) -> dict[str, Any]:
+    return {"globalSessionId": global_id, "productSessions": {}, "userPreferences": {}}
+
+
+def load_record(raw: str, global_id: str) -> dict[str, Any]:
+    """Parse and repair a stored record; the global id wins if the record disagrees."""
+    data: Any = None
+    if isinstance(raw, str) and 0 < len(raw) <= MAX_RECORD_CHARS:
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+    record = empty_record(global_id)
+    if not isinstance(data, dict):
+        return record
+    sessions = data.get("productSessions")
+    if isinstance(sessions, dict):
+        for key, entry in sessions.items():
+            repaired = _repair_entry(key, entry)
+            if repaired is not None:
+                record["productSessions"][product_key(repaired["productId"])] = repaired
+    prefs = data.get("userPreferences")
+    if isinstance(prefs, dict):
+        record["userPreferences"] = {
+            k: v for k, v in prefs.items() if k in ("name", "email", "theme") and isinstance(v, str) and len(v) <= 254
+        }
+    return record
+
+
+def _repair_entry(key: object, entry: object) -> dict[str, Any] | None:
+    product_id = key[len("product_"):] if isinstance(key, str) and key.startswith("product_") else None
+    if isinstance(entry, str):  # an older layout kept a bare session id per product
+        entry = {"sessionId": entry}
+    if not isinstance(entry, dict):
+        return None
+    if "productId" in entry and isinstance(entry["productId"], str | int) and not isinstance(entry["productId"], bool):
+        product_id = str(entry["productId"])
+    session_id = entry.get("sessionId")
+    if not ids.is_valid_product_id(product_id) or not isinstance(session_id, str) or len(session_id) > 200:
+        return None
+    now = iso(utcnow())
+    return {
+        "sessionId": session_id,
+        "productId": product_id,
+        **{k: entry[k] for k in ("customerName", "customerEmail") if isinstance(entry.get(k), str)},
+        "createdAt": entry["createdAt"] if isinstance(entry.get("createdAt"), str) else now,
+        "lastActivity": entry["lastActivity"] if isinstance(entry.get("lastActivity"), str) else now,
+        "messageCount": entry["messageCount"] if isinstance(entry.get("messageCount"), int) else 0,
+        "isActive": entry["isActive"] if isinstance(entry.get("isActive"), bool) else True,
+    }
+
+
+def dump_record(record: dict[str, Any]) -> str:
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)

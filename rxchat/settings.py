@@ -1,0 +1,62 @@
+"""One settings object for the whole app, read from the environment.
+
+rxconfig.py, the services, the CLI and the tests all read `settings`; nothing
+else calls os.getenv. Reflex's own names (REFLEX_DB_URL, REFLEX_REDIS_URL) pick
+the services, rxchat's own knobs are RXCHAT_*.
+"""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DB_URL = "sqlite:///rxchat.db"
+
+
+def async_url_for(db_url: str) -> str:
+    """The async-driver twin of a sync database URL (aiosqlite / asyncpg)."""
+    scheme, sep, rest = db_url.partition("://")
+    if not sep:
+        return db_url
+    base = scheme.split("+", 1)[0]
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+    return f"{driver.get(base, scheme)}://{rest}"
+
+
+def sync_url_for(db_url: str) -> str:
+    """The sync-driver URL Alembic and Reflex's own tooling use."""
+    scheme, sep, rest = db_url.partition("://")
+    if not sep:
+        return db_url
+    base = scheme.split("+", 1)[0]
+    return f"{'postgresql' if base == 'postgres' else base}://{rest}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RXCHAT_", extra="ignore")
+
+    db_url: str = Field(default=DEFAULT_DB_URL, validation_alias=AliasChoices("REFLEX_DB_URL", "RXCHAT_DB_URL"))
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REFLEX_REDIS_URL", "RXCHAT_REDIS_URL"))
+
+    max_message_chars: int = 4000  # longer bodies are refused, never cut
+    max_name_chars: int = 80
+    messages_per_minute: int = 20  # per session, UI and API alike
+    sessions_per_hour: int = 30  # new sessions per client address
+    session_ttl_days: int = 30  # idle sessions expire after this
+    empty_session_ttl_hours: int = 24  # sessions that never got a message
+    sweep_interval_seconds: int = 600  # how often the background sweeper runs
+    sweep_batch_size: int = 500  # rows deleted per transaction by the sweeper
+    clock_offset_file: str | None = None  # tests move time by writing seconds here
+
+    @property
+    def sync_db_url(self) -> str:
+        return sync_url_for(self.db_url)
+
+    @property
+    def async_db_url(self) -> str:
+        return async_url_for(self.db_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sync_db_url.startswith("sqlite")
+
+
+settings = Settings()

@@ -1,0 +1,230 @@
+"""The shopper's chat widget: one tab's view of its thread about one product.
+
+The browser record (localStorage) is read and repaired on open; the session id
+in it is validated on every use, since any client can overwrite it. The thread
+itself lives in the shared ConversationRoomState; this state holds only what
+belongs to this tab: pending sends, earlier pages, the error line.
+"""
+
+import dataclasses
+import logging
+import uuid
+
+import reflex as rx
+
+from rxchat import db
+from rxchat.clock import iso, utcnow
+from rxchat.models import ChatSession
+from rxchat.services import chat, ids, record
+from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
+from rxchat.settings import settings
+from rxchat.states.room import ConversationRoomState, MessageView, Segment, room_key, to_view
+from rxchat.text import segments
+
+logger = logging.getLogger(__name__)
+
+INPUT_ID = "chat-input"
+INPUT_LIMIT_FACTOR = 4  # the input takes this many times the limit, so nothing is cut silently
+
+
+@dataclasses.dataclass
+class PendingMessage:
+    key: str = ""
+    body: str = ""
+    status: str = "sending"  # sending | failed
+    segments: list[Segment] = dataclasses.field(default_factory=list)
+
+
+class ChatWidgetState(rx.State):
+    global_chat_session: str = rx.LocalStorage(name="global_chat_session", sync=True)
+    chat_session_data: str = rx.LocalStorage(name="chat_session_data", sync=True)
+
+    is_open: bool = False
+    has_session: bool = False
+    pending: list[PendingMessage] = []
+    earlier: list[MessageView] = []
+    earlier_before: int = 0  # seq cursor of the next older page; 0 when there is none
+    error: str = ""
+    product_name: str = ""
+
+    _session_id: str = ""
+    _product_id: str = ""
+
+    @rx.var
+    def max_input_chars(self) -> int:
+        return settings.max_message_chars * INPUT_LIMIT_FACTOR
+
+    def _current_product_id(self) -> str:
+        return str(self.router.page.params.get("product_id", ""))
+
+    def _load_record(self) -> dict:
+        global_id = self.global_chat_session
+        if not ids.is_valid_visitor_id(global_id):
+            global_id = ids.mint_visitor_id()
+            self.global_chat_session = global_id
+        return record.load_record(self.chat_session_data, global_id)
+
+    def _save_record(self, data: dict) -> None:
+        raw = record.dump_record(data)
+        if raw != self.chat_session_data:
+            self.chat_session_data = raw
+
+    @rx.event
+    def on_page_load(self):
+        """Every product page starts with the widget closed and this tab's view reset."""
+        self.is_open = False
+        self.has_session = False
+        self.pending = []
+        self.earlier = []
+        self.earlier_before = 0
+        self.error = ""
+        self._session_id = ""
+        self._product_id = self._current_product_id()
+
+    @rx.event
+    async def toggle(self):
+        if self.is_open:
+            self.is_open = False
+            return
+        self.is_open = True
+        self.error = ""
+        await self._open_thread()
+
+    async def _open_thread(self) -> None:
+        product_id = self._product_id or self._current_product_id()
+        self._product_id = product_id
+        data = self._load_record()
+        entry = data["productSessions"].get(record.product_key(product_id))
+        chat_session = None
+        try:
+            async with db.session() as s:
+                self.product_name = (await chat.get_product(s, product_id=product_id)).name
+                if entry is not None:
+                    chat_session = await chat.find_session(s, session_id=entry["sessionId"])
+                    if chat_session is None or chat_session.product_id != product_id:
+                        logger.info("replaced an unknown, expired or foreign session id from a browser record")
+                        chat_session = None
+                        del data["productSessions"][record.product_key(product_id)]
+                if chat_session is not None:
+                    await self._join(s, chat_session)
+        except ProductNotFound:
+            self.error = "Chat is not available for this product."
+        self._save_record(data)
+
+    async def _join(self, s, chat_session: ChatSession) -> None:
+        """Link this tab to the conversation's room and load its recent window."""
+        self._session_id = chat_session.session_id
+        self.has_session = True
+        newest_first, before = await chat.list_messages(s, chat=chat_session, limit=50)
+        room = await self.get_state(ConversationRoomState)
+        room = await room._link_to(room_key(chat_session.public_id))
+        room._replace_window(newest_first, chat_session.agent_read_seq)
+        self.earlier = []
+        self.earlier_before = before or 0
+
+    async def _session(self, s) -> ChatSession | None:
+        if not self._session_id:
+            return None
+        try:
+            return await chat.get_session(s, product_id=self._product_id, session_id=self._session_id)
+        except ChatError:
+            return None
+
+    @rx.event
+    async def send_message(self, form_data: dict):
+        text = form_data.get("message", "")
+        try:
+            chat.clean_body(text)
+        except InvalidInput as refused:
+            self.error = refused.message  # the typed text stays in the input
+            return
+        self.error = ""
+        pending = PendingMessage(key=uuid.uuid4().hex, body=text, segments=[Segment(**p) for p in segments(text.strip())])
+        self.pending = [*self.pending, pending]
+        yield  # the message shows as `sending` before the database write
+        async for update in self._deliver(pending.key, clear_input=True):
+            yield update
+
+    @rx.event
+    async def retry(self, key: str):
+        if any(p.key == key and p.status == "failed" for p in self.pending):
+            self.pending = [dataclasses.replace(p, status="sending") if p.key == key else p for p in self.pending]
+            yield
+            async for update in self._deliver(key, clear_input=False):
+                yield update
+
+    async def _deliver(self, key: str, *, clear_input: bool):
+        pending = next(p for p in self.pending if p.key == key)
+        try:
+            async with db.session() as s:
+                chat_session = await self._session(s)
+                if chat_session is None:
+                    chat_session = await self._start_session(s)
+                message, _new = await chat.post_message(
+                    s, chat=chat_session, author="shopper", body=pending.body, client_key=key
+                )
+                self._remember_activity(chat_session)
+            # Shown in this tab's room now; the published event that follows is a no-op here.
+            room = await self.get_state(ConversationRoomState)
+            room._add_message(message.model_dump())
+        except (InvalidInput, RateLimited) as refused:
+            self.pending = [p for p in self.pending if p.key != key]
+            self.error = refused.message
+            return
+        except Exception:
+            logger.exception("storing a shopper message failed")
+            self.pending = [dataclasses.replace(p, status="failed") if p.key == key else p for p in self.pending]
+            if clear_input:
+                yield rx.set_value(INPUT_ID, "")
+            return
+        self.pending = [p for p in self.pending if p.key != key]
+        if clear_input:
+            yield rx.set_value(INPUT_ID, "")
+
+    async def _start_session(self, s) -> ChatSession:
+        data = self._load_record()
+        prefs = data.get("userPreferences", {})
+        chat_session = await chat.create_session(
+            s,
+            product_id=self._product_id,
+            visitor_id=data["globalSessionId"],
+            customer_name=prefs.get("name"),
+            customer_email=prefs.get("email"),
+        )
+        await self._join(s, chat_session)
+        return chat_session
+
+    def _remember_activity(self, chat_session: ChatSession) -> None:
+        """Keep the browser record in step with the server after a message."""
+        data = self._load_record()
+        key = record.product_key(self._product_id)
+        entry = data["productSessions"].get(key) or {
+            "sessionId": chat_session.session_id,
+            "productId": self._product_id,
+            "createdAt": iso(chat_session.created_at),
+        }
+        entry.update(
+            sessionId=chat_session.session_id,
+            lastActivity=iso(utcnow()),
+            messageCount=chat_session.message_count,
+            isActive=True,
+        )
+        for field, pref in (("customerName", "name"), ("customerEmail", "email")):
+            if data["userPreferences"].get(pref):
+                entry[field] = data["userPreferences"][pref]
+        data["productSessions"][key] = entry
+        self._save_record(data)
+
+    @rx.event
+    async def load_earlier(self):
+        async with db.session() as s:
+            chat_session = await self._session(s)
+            if chat_session is None or not self.earlier_before:
+                return
+            page, before = await chat.list_messages(s, chat=chat_session, before=self.earlier_before)
+        self.earlier = [to_view(m) for m in reversed(page)] + self.earlier
+        self.earlier_before = before or 0
+
+    @rx.event
+    def dismiss_error(self):
+        self.error = ""

@@ -1,0 +1,14 @@
+import reflex as rx
+
+from rxchat.settings import settings
+
+config = rx.Config(
+    app_name="rxchat",
+    db_url=settings.sync_db_url,
+    async_db_url=settings.async_db_url,
+    redis_url=settings.redis_url,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", gray_color="slate", radius="large"))],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)
