@@ -1,0 +1,56 @@
+"""Shared fixtures: a real database per test for unit tests, one production server for browser tests."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import browser  # noqa: E402
+from server import AppServer, base_env, run_cli  # noqa: E402
+
+# Test settings, set before rxchat is imported anywhere in this process.
+TEST_SETTINGS = {
+    "RXCHAT_MESSAGES_PER_MINUTE": "1000",
+    "RXCHAT_SESSIONS_PER_HOUR": "1000",
+}
+os.environ.update(TEST_SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory) -> AppServer:
+    """The app served as in production on its own SQLite database, shared by the browser tests."""
+    workdir = tmp_path_factory.mktemp("served")
+    env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", **TEST_SETTINGS)
+    run_cli("migrate", env=env)
+    run_cli("seed-demo", env=env)
+    server = AppServer(workdir, env).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": browser.executable_path(), "args": browser.LAUNCH_ARGS}
+
+
+@pytest.fixture
+def console_errors(page):
+    """Console errors and uncaught exceptions of the page; the `no_console_errors` check reads them."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+@pytest.fixture(autouse=True)
+def no_console_errors(request):
+    """Fails a browser test whose page logged an error."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    errors = request.getfixturevalue("console_errors")
+    yield
+    assert not errors, f"console errors: {errors}"
