@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rxchat import db, migrations
-from rxchat.services import catalog
+from rxchat.services import agents, catalog
 from rxchat.services.errors import ChatError
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, str]]
@@ -28,9 +28,49 @@ async def _seed_demo(_args: argparse.Namespace) -> str:
     return f"Demo catalog ready ({added} new products, {len(catalog.DEMO_PRODUCTS)} in all)."
 
 
+def _password_from_stdin() -> str:
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+async def _create_agent(args: argparse.Namespace) -> str:
+    password = _password_from_stdin()
+    async with db.session() as s:
+        agent = await agents.create_agent(s, email=args.email, name=args.name, password=password)
+    return f"Created staff account {agent.email} ({agent.display_name})."
+
+
+async def _reset_password(args: argparse.Namespace) -> str:
+    password = _password_from_stdin()
+    async with db.session() as s:
+        await agents.reset_password(s, email=args.email, password=password)
+    return f"Password changed for {args.email.strip().lower()}; their console sign-ins were ended."
+
+
+async def _deactivate_agent(args: argparse.Namespace) -> str:
+    async with db.session() as s:
+        await agents.deactivate_agent(s, email=args.email)
+    return f"Deactivated {args.email.strip().lower()}; their sign-ins and API tokens no longer work."
+
+
+async def _create_api_token(args: argparse.Namespace) -> str:
+    async with db.session() as s:
+        return await agents.create_api_token(s, email=args.email)
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     "migrate": ("apply pending database migrations (idempotent)", _migrate),
     "seed-demo": ("load the demo catalog (idempotent)", _seed_demo),
+    "create-agent": ("create a staff account; the password is one line on stdin", _create_agent),
+    "reset-password": ("set a staff account's password (one line on stdin); ends its sign-ins", _reset_password),
+    "deactivate-agent": ("deactivate a staff account; ends its sign-ins and API tokens at once", _deactivate_agent),
+    "create-api-token": ("print a new staff API token for the HTTP API", _create_api_token),
+}
+ARGUMENTS = {
+    "create-agent": ("email", "name", "password-stdin"),
+    "reset-password": ("email", "password-stdin"),
+    "deactivate-agent": ("email",),
+    "create-api-token": ("email",),
 }
 
 
@@ -38,7 +78,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rxchat", description="rxchat operator commands.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (help_text, _run) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        arguments = ARGUMENTS.get(name, ())
+        if "email" in arguments:
+            command.add_argument("--email", required=True, help="the staff member's email")
+        if "name" in arguments:
+            command.add_argument("--name", required=True, help="the display name shoppers see")
+        if "password-stdin" in arguments:
+            command.add_argument("--password-stdin", action="store_true", required=True,
+                                 help="read the password (at least 12 characters) as one line from stdin")
     return parser
 
 

@@ -110,3 +110,52 @@ class SessionPublic(BaseModel):
     message_count: int
     is_active: bool
     status: str
+
+
+# A member of the store's staff. `email` is stored lower-case, so it is unique case-insensitively.
+class Agent(SQLModel, table=True):
+    __tablename__ = "agents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    display_name: str = Field(max_length=80)
+    password_hash: str = Field(max_length=255)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# A staff sign-in (console) or API token; only the SHA-256 of the secret is stored.
+class AgentCredential(SQLModel, table=True):
+    __tablename__ = "agent_credentials"
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    kind: str = Field(max_length=16)  # console | api
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+# What the console and API show of a signed-in agent.
+class AgentPublic(BaseModel):
+    id: int
+    email: str
+    display_name: str
+
+
+# One row of the staff inbox: a conversation by its public handle, never the shopper's secret.
+class ConversationSummary(BaseModel):
+    conversation: str
+    product_id: str
+    product_name: str
+    shopper_label: str
+    customer_name: str | None = None
+    customer_email: str | None = None
+    status: str
+    last_message: str
+    last_author: str
+    last_activity: str
+    unread: int

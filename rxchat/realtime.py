@@ -1,38 +1,54 @@
 """How a committed change reaches other clients (design: docs/realtime.md).
 
 The services announce events through rxchat.services.publish; this module is
-the Reflex side of that door. Each event is applied to the conversation's
-shared room state with `app.modify_state`, in its own task, so no caller ever
-holds another state's lock while the room is updated; Reflex then fans the
-change out to every linked tab, across workers when Redis carries state.
+the Reflex side of that door:
+- conversation events go into the conversation's shared room state with
+  `app.modify_state`, in their own task so no caller holds another state's
+  lock meanwhile; Reflex fans the change out to every linked tab, across
+  workers when Redis carries state;
+- the staff inbox is re-read from the database after a change (coalesced,
+  so a burst of messages costs one query);
+- presence: open consoles are watched, and only a change between "some agent
+  online" and "none" is pushed to the widgets that are open, never a heartbeat.
 """
 
 import asyncio
+import contextlib
 import logging
+import time
 
 import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
 
-from rxchat.services import publish
-from rxchat.states.room import ConversationRoomState, room_key
+from rxchat import db
+from rxchat.services import console, publish
+from rxchat.states.inbox import INBOX_KEY, InboxState
+from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 
 logger = logging.getLogger(__name__)
 
+PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
+INBOX_EVENTS = {"message", "session_created", "status", "read", "erased"}
+
 _app: rx.App | None = None
 _tasks: set[asyncio.Task] = set()
+_inbox_refresh: asyncio.Task | None = None
+_inbox_dirty = False
+_console_tokens: set[str] = set()
+_widget_tokens: dict[str, type] = {}  # open widget tab token -> its state class
+_agents_online = False
 
 
 def install(app: rx.App) -> None:
-    """Route published events into live rooms of this app."""
+    """Route published events into live rooms of this app and start the presence watch."""
     global _app
     _app = app
     publish.add_publisher(_on_event)
+    app.register_lifespan_task(_presence_loop)
 
 
-def _on_event(event: publish.Event) -> None:
-    if _app is None or not event.get("conversation"):
-        return
-    task = asyncio.create_task(_apply(event))
+def _spawn(coroutine) -> None:
+    task = asyncio.create_task(coroutine)
     _tasks.add(task)
     task.add_done_callback(_done)
 
@@ -40,19 +56,127 @@ def _on_event(event: publish.Event) -> None:
 def _done(task: asyncio.Task) -> None:
     _tasks.discard(task)
     if not task.cancelled() and (error := task.exception()) is not None:
-        logger.warning("live update failed: %s", type(error).__name__)
+        logger.warning("live update failed: %s: %s", type(error).__name__, error)
 
 
-async def _apply(event: publish.Event) -> None:
+def _on_event(event: publish.Event) -> None:
+    if _app is None:
+        return
+    if event.get("conversation"):
+        _spawn(_apply_to_room(event))
+    if event["type"] in INBOX_EVENTS:
+        _schedule_inbox_refresh()
+
+
+async def _apply_to_room(event: publish.Event) -> None:
     assert _app is not None
     token = BaseStateToken(ident=room_key(event["conversation"]), cls=ConversationRoomState)
     async with _app.modify_state(token) as root:
         room = await root.get_state(ConversationRoomState)
-        if event["type"] == "message":
+        kind = event["type"]
+        if kind == "message":
             room._add_message(event["message"])
-        elif event["type"] == "erased":
+        elif kind == "read":
+            room.agent_read_seq = max(room.agent_read_seq, event["agent_read_seq"])
+        elif kind == "status":
+            room.status = event["status"]
+        elif kind == "erased":
             room.messages = []
             room.erased = True
+        elif kind == "typing":
+            room._set_typing(event["side"], time.time() + TYPING_TTL_SECS, event.get("agent_name", ""))
+    if event["type"] == "typing":
+        _spawn(_clear_typing_later(token))
+
+
+async def _clear_typing_later(token: BaseStateToken) -> None:
+    await asyncio.sleep(TYPING_TTL_SECS + 0.05)
+    assert _app is not None
+    async with _app.modify_state(token) as root:
+        (await root.get_state(ConversationRoomState))._expire_typing(time.time())
+
+
+def _schedule_inbox_refresh() -> None:
+    global _inbox_refresh, _inbox_dirty
+    _inbox_dirty = True
+    if _inbox_refresh is None or _inbox_refresh.done():
+        _inbox_refresh = asyncio.create_task(_refresh_inbox())
+        _tasks.add(_inbox_refresh)
+        _inbox_refresh.add_done_callback(_done)
+
+
+async def _refresh_inbox() -> None:
+    global _inbox_dirty
+    assert _app is not None
+    while _inbox_dirty:
+        _inbox_dirty = False
+        async with db.session() as s:
+            summaries = await console.list_conversations(s)
+        async with _app.modify_state(BaseStateToken(ident=INBOX_KEY, cls=InboxState)) as root:
+            (await root.get_state(InboxState))._replace(summaries)
+
+
+# Presence ---------------------------------------------------------------
+
+
+def watch_console(token: str) -> None:
+    """A console tab is open; presence counts it while its socket is connected."""
+    _console_tokens.add(token)
+    if _app is not None:
+        _spawn(check_presence())
+
+
+def leave_console(token: str) -> None:
+    """A console tab signed out or left the console."""
+    _console_tokens.discard(token)
+    if _app is not None:
+        _spawn(check_presence())
+
+
+def watch_widget(token: str, state_cls: type) -> None:
+    """A widget tab wants presence changes pushed to it."""
+    _widget_tokens[token] = state_cls
+
+
+def agents_online() -> bool:
+    return _agents_online
+
+
+async def _connected(token: str) -> bool:
+    namespace = _app.event_namespace if _app else None
+    if namespace is None:
+        return False
+    return await namespace._token_manager.is_token_connected(token)
+
+
+async def check_presence() -> None:
+    """Recount open consoles; on a change, tell the open widgets (one update each, only then)."""
+    global _agents_online
+    for token in list(_console_tokens):
+        if not await _connected(token):
+            _console_tokens.discard(token)
+    online = bool(_console_tokens)
+    if online == _agents_online:
+        return
+    _agents_online = online
+    for token, state_cls in list(_widget_tokens.items()):
+        if not await _connected(token):
+            _widget_tokens.pop(token, None)
+            continue
+        _spawn(_push_presence(token, state_cls, online))
+
+
+async def _push_presence(token: str, state_cls: type, online: bool) -> None:
+    assert _app is not None
+    async with _app.modify_state(BaseStateToken(ident=token, cls=state_cls)) as root:
+        (await root.get_state(state_cls)).agent_online = online
+
+
+async def _presence_loop() -> None:
+    while True:
+        await asyncio.sleep(PRESENCE_CHECK_SECS)
+        with contextlib.suppress(Exception):
+            await check_presence()
 
 
 async def settle() -> None:

@@ -2,9 +2,10 @@
 
 import reflex as rx
 
-from rxchat import realtime
-from rxchat.pages import store
+from rxchat import api, realtime
+from rxchat.pages import console, store
 
-app = rx.App(stylesheets=["/rxchat.css"])
+app = rx.App(stylesheets=["/rxchat.css"], api_transformer=api.build_api())
 store.add_pages(app)
+console.add_pages(app)
 realtime.install(app)

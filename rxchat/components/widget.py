@@ -1,29 +1,53 @@
-"""The shopper's chat widget: a launcher in the corner and the panel it opens."""
+"""The shopper's chat widget: a launcher in the corner and the panel it opens.
+
+Whether the panel is open lives in the browser (a client-side var), so the
+widget starts closed on every page load and stays open across reconnects.
+"""
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.message import message_bubble, pending_bubble
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
 
+TYPING_SIGNAL_MS = 1000  # at most one typing signal per second while typing (leading edge)
+
+chat_open = ClientStateVar.create("rxchat_chat_open", default=False)
+
+
+def unread_badge() -> rx.Component:
+    return rx.cond(
+        ChatWidgetState.unread > 0,
+        rx.badge(ChatWidgetState.unread, color_scheme="red", variant="solid", radius="full",
+                 data_testid="chat-unread-badge", class_name="chat-unread-badge",
+                 aria_label=ChatWidgetState.unread.to_string() + " unread replies"),
+    )
+
 
 def launcher() -> rx.Component:
-    return rx.button(
-        rx.cond(
-            ChatWidgetState.is_open,
-            rx.icon("chevron-down", size=28, class_name="chat-launcher-icon"),
-            rx.icon("message-circle", size=28, class_name="chat-launcher-icon"),
-        ),
-        on_click=ChatWidgetState.toggle,
-        # Pre-rendered pages show the button before the app is live; a click then would be lost.
-        disabled=~rx.State.is_hydrated,
-        aria_label=rx.cond(ChatWidgetState.is_open, "Close chat", "Chat with us about this product"),
-        aria_expanded=ChatWidgetState.is_open,
-        data_testid="chat-launcher",
-        class_name="chat-launcher",
-        radius="full",
-        size="4",
+    # Pre-rendered pages show the button before the app is live; a click then would be lost.
+    common = dict(data_testid="chat-launcher", class_name="chat-launcher", radius="full", size="4",
+                  disabled=~rx.State.is_hydrated)
+    return rx.cond(
+        chat_open.value,
+        rx.button(rx.icon("chevron-down", size=28, class_name="chat-launcher-icon"), on_click=chat_open.set_value(False),
+                  aria_label="Close chat", aria_expanded="true", **common),
+        rx.button(rx.icon("message-circle", size=28, class_name="chat-launcher-icon"), unread_badge(),
+                  on_click=chat_open.set_value(True), aria_label="Chat with us about this product",
+                  aria_expanded="false", **common),
+    )
+
+
+def agent_status() -> rx.Component:
+    return rx.hstack(
+        rx.box(class_name=rx.cond(ChatWidgetState.agent_online, "presence-dot presence-on", "presence-dot")),
+        rx.text(rx.cond(ChatWidgetState.agent_online, "We're online", "We're away"), size="1"),
+        align="center",
+        spacing="1",
+        data_testid="chat-agent-status",
+        data_online=rx.cond(ChatWidgetState.agent_online, "true", "false"),
     )
 
 
@@ -31,15 +55,34 @@ def header() -> rx.Component:
     return rx.hstack(
         rx.vstack(
             rx.text("Questions about this product?", weight="bold", size="3"),
-            rx.text(ChatWidgetState.product_name, size="1", opacity="0.8"),
+            rx.hstack(rx.text(ChatWidgetState.product_name, size="1", opacity="0.8"), agent_status(), spacing="3"),
             spacing="0",
             align="start",
         ),
         rx.spacer(),
-        rx.icon_button(rx.icon("x", size=18), variant="ghost", color_scheme="gray", on_click=ChatWidgetState.toggle,
+        rx.icon_button(rx.icon("x", size=18), variant="ghost", color_scheme="gray", on_click=chat_open.set_value(False),
                        aria_label="Close chat", class_name="chat-close"),
         align="center",
         class_name="chat-header",
+    )
+
+
+def notices() -> rx.Component:
+    return rx.fragment(
+        rx.box(
+            rx.text("Hi! Ask us anything about this product and our team will answer here.", size="2"),
+            data_testid="chat-notice",
+            class_name="chat-notice",
+        ),
+        rx.cond(
+            ~ChatWidgetState.agent_online,
+            rx.box(
+                rx.text("Our team is away right now, so replies may take a while. "
+                        "Leave your email below and we will answer there too.", size="2"),
+                data_testid="chat-notice",
+                class_name="chat-notice chat-notice-away",
+            ),
+        ),
     )
 
 
@@ -59,14 +102,26 @@ def thread_items() -> rx.Component:
                 padding_bottom="8px",
             ),
         ),
-        rx.box(
-            rx.text("Hi! Ask us anything about this product and our team will answer here.", size="2"),
-            data_testid="chat-notice",
-            class_name="chat-notice",
-        ),
+        notices(),
         rx.foreach(ChatWidgetState.earlier, lambda m: message_bubble(m, "shopper")),
-        rx.cond(ChatWidgetState.has_session, rx.foreach(ConversationRoomState.messages, lambda m: message_bubble(m, "shopper"))),
+        rx.cond(
+            ChatWidgetState.has_session,
+            rx.fragment(
+                rx.foreach(ConversationRoomState.messages, lambda m: message_bubble(m, "shopper")),
+                # Remounts whenever a message arrives, so replies in view are marked seen.
+                rx.box(key=ConversationRoomState.last_seq, on_mount=ChatWidgetState.sync_seen, display="none"),
+            ),
+        ),
         rx.foreach(ChatWidgetState.pending, lambda p: pending_bubble(p, ChatWidgetState.retry)),
+        rx.cond(
+            ChatWidgetState.has_session & ConversationRoomState.agent_typing,
+            rx.box(
+                rx.text(ConversationRoomState.typing_agent_name + " is typing", size="1"),
+                rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
+                data_testid="chat-typing-indicator",
+                class_name="chat-typing",
+            ),
+        ),
         role="log",
         aria_live="polite",
         aria_label="Conversation",
@@ -87,6 +142,7 @@ def composer() -> rx.Component:
                 rows="2",
                 resize="none",
                 aria_label="Message",
+                on_change=ChatWidgetState.typing.throttle(TYPING_SIGNAL_MS),
                 data_testid="chat-input",
                 class_name="chat-input",
                 auto_focus=True,
@@ -118,6 +174,7 @@ def panel() -> rx.Component:
                        data_testid="chat-error"),
         ),
         composer(),
+        on_mount=ChatWidgetState.open_chat,
         data_testid="chat-panel",
         class_name="chat-panel",
         role="dialog",
@@ -128,7 +185,12 @@ def panel() -> rx.Component:
 def chat_widget() -> rx.Component:
     """The widget for a page whose route has a `product_id` parameter; starts closed."""
     return rx.box(
-        rx.cond(ChatWidgetState.is_open, panel()),
+        rx.cond(chat_open.value, panel()),
+        # Remounts whenever a message arrives while the panel is closed, to update the badge.
+        rx.cond(
+            ~chat_open.value & ChatWidgetState.has_session,
+            rx.box(key=ConversationRoomState.last_seq, on_mount=ChatWidgetState.sync_unread, display="none"),
+        ),
         launcher(),
         class_name="chat-widget",
     )

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 
 from rxchat.clock import iso, utcnow
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
-from rxchat.services import errors, ids
+from rxchat.services import errors, ids, limits
 from rxchat.services.publish import publish
 from rxchat.settings import settings
 
@@ -60,9 +60,20 @@ def clean_body(body: object) -> str:
     text = body.replace("\r\n", "\n").replace("\x00", "").strip()
     if not text:
         raise errors.EmptyMessage()
+    if not _is_encodable(text):
+        raise errors.InvalidInput("A message must be valid Unicode text.")
     if len(text) > settings.max_message_chars:
         raise errors.MessageTooLong(settings.max_message_chars, len(text))
     return text
+
+
+def _is_encodable(text: str) -> bool:
+    """False for text no database can store: lone UTF-16 surrogates (JSON allows "\\ud800")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def clean_client_key(client_key: object) -> str | None:
@@ -101,9 +112,15 @@ async def create_session(
     visitor_id: str | None = None,
     customer_name: str | None = None,
     customer_email: str | None = None,
+    client_address: str | None = None,
 ) -> ChatSession:
-    """Start a new thread for a product; the id is minted here, never by a client."""
+    """Start a new thread for a product; the id is minted here, never by a client.
+
+    With `client_address`, new sessions from that address are rate limited (RateLimited).
+    """
     await get_product(db, product_id=product_id)
+    if client_address:
+        await limits.check_new_session(client_address=client_address)
     now = utcnow()
     chat = ChatSession(
         session_id=ids.mint_session_id(),
@@ -155,6 +172,8 @@ async def post_message(
         existing = await _message_by_key(db, chat_id=chat.id, client_key=key)
         if existing is not None:
             return to_message_public(existing), False
+    if author == "shopper":
+        await limits.check_message(chat_id=chat.id)  # a retried key above is not counted again
     for _attempt in range(5):
         await db.refresh(chat)
         now = utcnow()

@@ -50,15 +50,44 @@ def room_key(public_id: str) -> str:
     return f"room{public_id}"
 
 
+TYPING_TTL_SECS = 5.0  # a typing indicator disappears this long after the last keystroke signal
+
+
 class ConversationRoomState(rx.SharedState):
     messages: list[MessageView] = []
     agent_read_seq: int = 0
     erased: bool = False
+    status: str = "open"
+    shopper_typing: bool = False
+    agent_typing: bool = False
+    typing_agent_name: str = ""
+    # When each side's typing indicator lapses (epoch seconds); kept here so any worker can clear it.
+    _shopper_typing_until: float = 0.0
+    _agent_typing_until: float = 0.0
+
+    def _set_typing(self, side: str, until: float, agent_name: str = "") -> None:
+        if side == "shopper":
+            self._shopper_typing_until = until
+            if not self.shopper_typing:
+                self.shopper_typing = True
+        else:
+            self._agent_typing_until = until
+            if not self.agent_typing:
+                self.agent_typing = True
+            if agent_name and self.typing_agent_name != agent_name:
+                self.typing_agent_name = agent_name
+
+    def _expire_typing(self, now: float) -> None:
+        if self.shopper_typing and self._shopper_typing_until <= now:
+            self.shopper_typing = False
+        if self.agent_typing and self._agent_typing_until <= now:
+            self.agent_typing = False
 
     def _replace_window(self, newest_first: list[MessagePublic], agent_read_seq: int) -> None:
         self.messages = [to_view(m) for m in reversed(newest_first)]
         self.agent_read_seq = agent_read_seq
         self.erased = False
+        self.shopper_typing = self.agent_typing = False
 
     def _add_message(self, message: dict) -> None:
         view = to_view(message)
@@ -71,7 +100,10 @@ class ConversationRoomState(rx.SharedState):
         self.messages = window
         if view.author == "agent":
             self.agent_read_seq = max(self.agent_read_seq, view.seq)
+            self.agent_typing = False  # a sent message ends the indicator
+        elif self.shopper_typing:
+            self.shopper_typing = False
 
     @rx.var
-    def first_seq(self) -> int:
-        return self.messages[0].seq if self.messages else 0
+    def last_seq(self) -> int:
+        return self.messages[-1].seq if self.messages else 0

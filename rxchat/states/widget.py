@@ -12,10 +12,10 @@ import uuid
 
 import reflex as rx
 
-from rxchat import db
+from rxchat import db, realtime
 from rxchat.clock import iso, utcnow
 from rxchat.models import ChatSession
-from rxchat.services import chat, ids, record
+from rxchat.services import chat, console, ids, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
 from rxchat.states.room import ConversationRoomState, MessageView, Segment, room_key, to_view
@@ -39,8 +39,9 @@ class ChatWidgetState(rx.State):
     global_chat_session: str = rx.LocalStorage(name="global_chat_session", sync=True)
     chat_session_data: str = rx.LocalStorage(name="chat_session_data", sync=True)
 
-    is_open: bool = False
     has_session: bool = False
+    agent_online: bool = False
+    unread: int = 0
     pending: list[PendingMessage] = []
     earlier: list[MessageView] = []
     earlier_before: int = 0  # seq cursor of the next older page; 0 when there is none
@@ -48,6 +49,7 @@ class ChatWidgetState(rx.State):
     product_name: str = ""
 
     _session_id: str = ""
+    _public_id: str = ""
     _product_id: str = ""
 
     @rx.var
@@ -70,50 +72,88 @@ class ChatWidgetState(rx.State):
             self.chat_session_data = raw
 
     @rx.event
-    def on_page_load(self):
-        """Every product page starts with the widget closed and this tab's view reset."""
-        self.is_open = False
-        self.has_session = False
-        self.pending = []
-        self.earlier = []
-        self.earlier_before = 0
+    async def on_page_load(self):
+        """Runs on every page load and every reconnect: re-read the thread from the database.
+
+        Whether the widget is open lives in the browser (it starts closed on
+        every page load), so a reconnect catches up without closing it. Nothing
+        is written to browser storage here.
+        """
+        self.pending = [p for p in self.pending if p.status == "failed"]
         self.error = ""
-        self._session_id = ""
         self._product_id = self._current_product_id()
+        self._session_id = ""
+        self._public_id = ""
+        self.has_session = False
+        self.unread = 0
+        self.agent_online = realtime.agents_online()
+        realtime.watch_widget(self.router.session.client_token, type(self))
+        data = record.load_record(self.chat_session_data, self.global_chat_session)
+        entry = data["productSessions"].get(record.product_key(self._product_id))
+        if entry is None:
+            return
+        async with db.session() as s:
+            chat_session = await chat.find_session(s, session_id=entry["sessionId"])
+            if chat_session is not None and chat_session.product_id == self._product_id:
+                await self._join(s, chat_session)
+                self.unread = await console.unread_replies(s, chat_session=chat_session)
 
     @rx.event
-    async def toggle(self):
-        if self.is_open:
-            self.is_open = False
-            return
-        self.is_open = True
+    async def open_chat(self):
+        """The panel opened: write the record (first time), show the thread, mark replies seen."""
         self.error = ""
-        await self._open_thread()
-
-    async def _open_thread(self) -> None:
         product_id = self._product_id or self._current_product_id()
         self._product_id = product_id
         data = self._load_record()
-        entry = data["productSessions"].get(record.product_key(product_id))
-        chat_session = None
+        key = record.product_key(product_id)
+        entry = data["productSessions"].get(key)
         try:
             async with db.session() as s:
                 self.product_name = (await chat.get_product(s, product_id=product_id)).name
-                if entry is not None:
+                chat_session = await self._session(s)
+                if chat_session is None and entry is not None:
                     chat_session = await chat.find_session(s, session_id=entry["sessionId"])
-                    if chat_session is None or chat_session.product_id != product_id:
-                        logger.info("replaced an unknown, expired or foreign session id from a browser record")
+                    if chat_session is not None and chat_session.product_id == product_id:
+                        await self._join(s, chat_session)
+                    else:
+                        logger.info("a browser record held an unknown, expired or foreign session id; starting fresh")
                         chat_session = None
-                        del data["productSessions"][record.product_key(product_id)]
+                if chat_session is None and key in data["productSessions"]:
+                    del data["productSessions"][key]
                 if chat_session is not None:
-                    await self._join(s, chat_session)
+                    await self._mark_seen(s, chat_session)
         except ProductNotFound:
             self.error = "Chat is not available for this product."
         self._save_record(data)
 
+    @rx.event
+    async def sync_seen(self):
+        """A new message reached the open panel: agent replies in view count as seen."""
+        async with db.session() as s:
+            chat_session = await self._session(s)
+            if chat_session is not None:
+                await self._mark_seen(s, chat_session)
+
+    @rx.event
+    async def sync_unread(self):
+        """A new message reached a closed widget: recount replies not yet seen for the badge."""
+        async with db.session() as s:
+            chat_session = await self._session(s)
+            self.unread = await console.unread_replies(s, chat_session=chat_session) if chat_session else 0
+
+    async def _mark_seen(self, s, chat_session: ChatSession) -> None:
+        await console.mark_seen_by_shopper(s, chat_session=chat_session, seq=chat_session.last_seq)
+        self.unread = 0
+
+    @rx.event
+    async def typing(self, text: str = ""):
+        if self._public_id:
+            await console.typing(conversation=self._public_id, side="shopper")
+
     async def _join(self, s, chat_session: ChatSession) -> None:
         """Link this tab to the conversation's room and load its recent window."""
         self._session_id = chat_session.session_id
+        self._public_id = chat_session.public_id
         self.has_session = True
         newest_first, before = await chat.list_messages(s, chat=chat_session, limit=50)
         room = await self.get_state(ConversationRoomState)
@@ -224,7 +264,3 @@ class ChatWidgetState(rx.State):
             page, before = await chat.list_messages(s, chat=chat_session, before=self.earlier_before)
         self.earlier = [to_view(m) for m in reversed(page)] + self.earlier
         self.earlier_before = before or 0
-
-    @rx.event
-    def dismiss_error(self):
-        self.error = ""

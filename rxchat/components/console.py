@@ -1,0 +1,224 @@
+"""The staff console: sign-in form, inbox, open thread, product context."""
+
+import reflex as rx
+
+from rxchat.components.message import message_bubble
+from rxchat.states.auth import AgentAuthState
+from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
+from rxchat.states.inbox import ConversationRow, InboxState
+from rxchat.states.room import ConversationRoomState
+from rxchat.components.widget import TYPING_SIGNAL_MS
+
+
+def login_form() -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.heading("Staff sign-in", size="6"),
+                    rx.text("Answer shoppers' questions about your products.", size="2", color=rx.color("gray", 11)),
+                    rx.input(name="email", type="email", placeholder="Email", required=True, auto_complete="username",
+                             data_testid="agent-login-email", width="100%", size="3"),
+                    rx.input(name="password", type="password", placeholder="Password", required=True,
+                             auto_complete="current-password", data_testid="agent-login-password", width="100%",
+                             size="3"),
+                    rx.cond(
+                        AgentAuthState.login_error != "",
+                        rx.callout(AgentAuthState.login_error, icon="circle-alert", color_scheme="red", size="1",
+                                   role="alert", data_testid="agent-login-error"),
+                    ),
+                    rx.button("Sign in", type="submit", width="100%", size="3", data_testid="agent-login-submit",
+                              disabled=~rx.State.is_hydrated),
+                    spacing="3",
+                ),
+                on_submit=AgentAuthState.login,
+                reset_on_submit=False,
+            ),
+            width="min(400px, 92vw)",
+            size="4",
+        ),
+        min_height="100vh",
+        background=rx.color("gray", 2),
+    )
+
+
+def _visible(row: ConversationRow):
+    product_ok = (AgentConsoleState.filter_product == "") | (row.product_id == AgentConsoleState.filter_product)
+    status_ok = (AgentConsoleState.filter_status == "all") | (row.status == AgentConsoleState.filter_status)
+    return product_ok & status_ok
+
+
+def inbox_item(row: ConversationRow) -> rx.Component:
+    return rx.cond(
+        _visible(row),
+        rx.box(
+            rx.hstack(
+                rx.text(rx.cond(row.customer_name != "", row.customer_name, row.shopper_label), weight="bold",
+                        size="2", trim="both"),
+                rx.spacer(),
+                rx.cond(row.unread > 0, rx.badge(row.unread, color_scheme="red", variant="solid", radius="full",
+                                                 data_testid="agent-unread-count")),
+                align="center",
+            ),
+            rx.text(row.product_name, size="1", color=rx.color("accent", 11)),
+            rx.text(rx.cond(row.last_author == "agent", "You: ", "") + row.last_message, size="1",
+                    color=rx.color("gray", 11), class_name="inbox-preview"),
+            rx.hstack(
+                rx.moment(row.last_activity, from_now=True, font_size="11px", opacity="0.7"),
+                rx.cond(row.status == "closed", rx.badge("closed", size="1", variant="soft", color_scheme="gray")),
+                spacing="2",
+            ),
+            on_click=AgentConsoleState.open_conversation(row.conversation),
+            data_testid="agent-conversation-item",
+            data_product_id=row.product_id,
+            data_conversation=row.conversation,
+            class_name=rx.cond(row.conversation == AgentConsoleState.selected, "inbox-item inbox-item-active",
+                               "inbox-item"),
+            role="button",
+            tab_index=0,
+        ),
+    )
+
+
+def inbox() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.select.root(
+                rx.select.trigger(placeholder="All products", data_testid="agent-filter-product", width="100%"),
+                rx.select.content(
+                    rx.select.item("All products", value="all"),
+                    rx.foreach(AgentConsoleState.products, lambda p: rx.select.item(p.name, value=p.id)),
+                ),
+                value=rx.cond(AgentConsoleState.filter_product == "", "all", AgentConsoleState.filter_product),
+                on_change=AgentConsoleState.set_filter_product,
+            ),
+            rx.select.root(
+                rx.select.trigger(data_testid="agent-filter-status", width="100%"),
+                rx.select.content(
+                    rx.select.item("Open", value="open"),
+                    rx.select.item("Closed", value="closed"),
+                    rx.select.item("All", value="all"),
+                ),
+                value=AgentConsoleState.filter_status,
+                on_change=AgentConsoleState.set_filter_status,
+            ),
+            class_name="console-filters",
+        ),
+        rx.box(
+            rx.foreach(InboxState.conversations, inbox_item),
+            rx.cond(InboxState.conversations.length() == 0,
+                    rx.text("No conversations yet.", size="2", color=rx.color("gray", 10), padding="12px")),
+            data_testid="agent-inbox",
+            class_name="inbox-list",
+        ),
+        class_name="console-inbox",
+        spacing="3",
+    )
+
+
+def thread() -> rx.Component:
+    room = ConversationRoomState
+    return rx.cond(
+        AgentConsoleState.erased | room.erased,
+        rx.center(rx.text("The shopper erased this conversation.", size="3"), data_testid="agent-conversation-erased",
+                  class_name="console-thread"),
+        rx.cond(
+            AgentConsoleState.selected == "",
+            rx.center(rx.text("Choose a conversation from the inbox.", color=rx.color("gray", 10)),
+                      class_name="console-thread"),
+            rx.vstack(
+                rx.hstack(
+                    rx.vstack(
+                        rx.heading(AgentConsoleState.selected_label, size="4"),
+                        rx.text(AgentConsoleState.selected_customer, size="1", color=rx.color("gray", 11)),
+                        spacing="0",
+                    ),
+                    rx.spacer(),
+                    rx.cond(
+                        room.status == "closed",
+                        rx.button("Reopen", variant="soft", on_click=AgentConsoleState.set_status("open")),
+                        rx.button("Close conversation", variant="soft", color_scheme="gray",
+                                  on_click=AgentConsoleState.set_status("closed"),
+                                  data_testid="agent-close-conversation"),
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+                rx.box(
+                    rx.box(
+                        rx.cond(AgentConsoleState.earlier_before > 0,
+                                rx.center(rx.button("Load earlier messages", size="1", variant="soft",
+                                                    on_click=AgentConsoleState.load_earlier,
+                                                    data_testid="chat-load-earlier"))),
+                        rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
+                        rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
+                        # Remounts whenever a message arrives: what the console shows counts as read.
+                        rx.box(key=room.last_seq, on_mount=AgentConsoleState.mark_read, display="none"),
+                        rx.cond(room.shopper_typing,
+                                rx.box(rx.text("Shopper is typing", size="1"),
+                                       rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
+                                       data_testid="agent-typing-indicator", class_name="chat-typing")),
+                        data_testid="agent-thread",
+                        role="log",
+                        aria_live="polite",
+                        class_name="chat-thread",
+                    ),
+                    class_name="chat-scroll",
+                ),
+                rx.cond(AgentConsoleState.reply_error != "",
+                        rx.callout(AgentConsoleState.reply_error, icon="circle-alert", color_scheme="red", size="1",
+                                   data_testid="chat-error")),
+                rx.form(
+                    rx.hstack(
+                        rx.text_area(id=REPLY_INPUT_ID, name="reply", placeholder="Reply…", enter_key_submit=True,
+                                     rows="2", resize="none", width="100%", data_testid="agent-reply-input",
+                                     on_change=AgentConsoleState.typing.throttle(TYPING_SIGNAL_MS)),
+                        rx.button("Send", type="submit", data_testid="agent-reply-send", size="3"),
+                        width="100%",
+                        align="end",
+                    ),
+                    on_submit=AgentConsoleState.send_reply,
+                    reset_on_submit=False,
+                    width="100%",
+                ),
+                class_name="console-thread",
+                spacing="3",
+            ),
+        ),
+    )
+
+
+def product_context() -> rx.Component:
+    product = AgentConsoleState.selected_product
+    return rx.cond(
+        AgentConsoleState.selected != "",
+        rx.card(
+            rx.image(src=product.image, alt=product.name, width="100%", border_radius="8px"),
+            rx.heading(product.name, size="3", padding_top="8px"),
+            rx.text(product.price, weight="bold"),
+            rx.text(product.description, size="1", color=rx.color("gray", 11)),
+            rx.link("Open product page", href="/products/" + product.id, size="1", is_external=True),
+            data_testid="agent-product-context",
+            class_name="console-product",
+        ),
+    )
+
+
+def console_layout() -> rx.Component:
+    return rx.box(
+        rx.el.title(rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "")
+                    + "rxchat console"),
+        rx.hstack(
+            rx.hstack(rx.icon("messages-square"), rx.heading("Conversations", size="5"), align="center"),
+            rx.spacer(),
+            rx.cond(InboxState.unread_total > 0,
+                    rx.badge(InboxState.unread_total.to_string() + " unread", color_scheme="red")),
+            rx.text(AgentAuthState.agent_name, size="2"),
+            rx.color_mode.button(),
+            rx.button("Sign out", variant="soft", on_click=AgentAuthState.logout, data_testid="agent-logout"),
+            align="center",
+            class_name="store-header",
+        ),
+        rx.box(inbox(), thread(), product_context(), class_name="console-grid"),
+        class_name="store-root",
+    )

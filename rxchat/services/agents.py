@@ -1,0 +1,230 @@
+"""Staff accounts, sign-ins and API tokens.
+
+Passwords are hashed with argon2. Sign-in secrets (console sessions and API
+tokens) are random 256-bit tokens; only their SHA-256 is stored, so a copy of
+the database signs no one in. Every check reads the database, so deactivating
+an agent or signing out takes effect on the very next request.
+"""
+
+import asyncio
+import hashlib
+import re
+import secrets
+import time
+from collections import deque
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rxchat.clock import utcnow
+from rxchat.models import Agent, AgentCredential, AgentPublic
+from rxchat.services import errors
+
+CONSOLE_SIGN_IN_TTL = timedelta(days=7)  # a console sign-in lasts this long
+MIN_PASSWORD_CHARS = 12
+EMAIL_RE = re.compile(r"^[^@\s<>\"'`]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+FAILED_SIGN_INS_ALLOWED = 5  # per email and per address within the window
+FAILED_SIGN_IN_WINDOW_SECS = 300
+
+_hasher = PasswordHasher()
+# A fixed hash to verify against when the email is unknown, so timing does not tell.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+class InvalidCredentials(errors.ChatError):
+    code = "invalid_credentials"
+    status = 401
+    message = "That email and password do not match an active staff account."
+
+
+class SignInThrottled(errors.RateLimited):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after, f"Too many failed sign-ins. Please wait {retry_after} seconds and try again.")
+
+
+class AgentExists(errors.ChatError):
+    code = "agent_exists"
+    status = 409
+    message = "A staff account with that email already exists."
+
+
+class AgentNotFound(errors.ChatError):
+    code = "agent_not_found"
+    status = 404
+    message = "There is no staff account with that email."
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: object) -> str:
+    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.match(email.strip()):
+        raise errors.InvalidInput("That is not a valid email address.")
+    return email.strip().lower()
+
+
+def _check_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
+        raise errors.InvalidInput(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
+    if len(password) > 1024:
+        raise errors.InvalidInput("That password is too long.")
+    return password
+
+
+def _to_public(agent: Agent) -> AgentPublic:
+    return AgentPublic(id=agent.id or 0, email=agent.email, display_name=agent.display_name)
+
+
+async def _agent_by_email(db: AsyncSession, email: str) -> Agent | None:
+    return (await db.exec(select(Agent).where(Agent.email == email))).first()
+
+
+async def create_agent(db: AsyncSession, *, email: str, name: str, password: str) -> AgentPublic:
+    address = normalize_email(email)
+    display_name = (name or "").strip()
+    if not display_name or len(display_name) > 80:
+        raise errors.InvalidInput("A display name is 1 to 80 characters.")
+    password_hash = await asyncio.to_thread(_hasher.hash, _check_password(password))
+    if await _agent_by_email(db, address) is not None:
+        raise AgentExists()
+    agent = Agent(email=address, display_name=display_name, password_hash=password_hash)
+    db.add(agent)
+    await db.commit()
+    return _to_public(agent)
+
+
+async def reset_password(db: AsyncSession, *, email: str, password: str) -> None:
+    agent = await _agent_by_email(db, normalize_email(email))
+    if agent is None:
+        raise AgentNotFound()
+    agent.password_hash = await asyncio.to_thread(_hasher.hash, _check_password(password))
+    db.add(agent)
+    await _revoke_all(db, agent.id, kind="console")
+    await db.commit()
+
+
+async def deactivate_agent(db: AsyncSession, *, email: str) -> None:
+    """Ends the agent's sign-ins and API tokens at once."""
+    agent = await _agent_by_email(db, normalize_email(email))
+    if agent is None:
+        raise AgentNotFound()
+    agent.is_active = False
+    db.add(agent)
+    await _revoke_all(db, agent.id, kind=None)
+    await db.commit()
+
+
+async def _revoke_all(db: AsyncSession, agent_id: int | None, *, kind: str | None) -> None:
+    query = select(AgentCredential).where(AgentCredential.agent_id == agent_id, AgentCredential.revoked_at.is_(None))
+    if kind:
+        query = query.where(AgentCredential.kind == kind)
+    now = utcnow()
+    for credential in (await db.exec(query)).all():
+        credential.revoked_at = now
+        db.add(credential)
+
+
+class _FailureWindow:
+    """Failed sign-ins per key in a sliding window (in this process)."""
+
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, key: str) -> int:
+        window = self._prune(key)
+        if len(window) < FAILED_SIGN_INS_ALLOWED:
+            return 0
+        return max(1, int(window[0] + FAILED_SIGN_IN_WINDOW_SECS - time.monotonic()) + 1)
+
+    def record(self, key: str) -> None:
+        self._prune(key).append(time.monotonic())
+
+    def clear(self, key: str) -> None:
+        self._failures.pop(key, None)
+
+    def _prune(self, key: str) -> deque[float]:
+        window = self._failures.setdefault(key, deque())
+        while window and window[0] < time.monotonic() - FAILED_SIGN_IN_WINDOW_SECS:
+            window.popleft()
+        return window
+
+
+_failed_sign_ins = _FailureWindow()
+
+
+async def sign_in(
+    db: AsyncSession, *, email: str, password: str, client_address: str | None = None
+) -> tuple[AgentPublic, str]:
+    """Check credentials and start a console sign-in; returns the agent and the secret token."""
+    keys = [f"email:{str(email).strip().lower()[:254]}", f"address:{client_address or 'unknown'}"]
+    if wait := max(_failed_sign_ins.retry_after(key) for key in keys):
+        raise SignInThrottled(wait)
+    try:
+        address = normalize_email(email)
+    except errors.InvalidInput:
+        address = None
+    agent = await _agent_by_email(db, address) if address else None
+    try:
+        await asyncio.to_thread(_hasher.verify, agent.password_hash if agent else _DUMMY_HASH, str(password))
+        ok = agent is not None and agent.is_active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        for key in keys:
+            _failed_sign_ins.record(key)
+        raise InvalidCredentials()
+    _failed_sign_ins.clear(keys[0])
+    token = await _issue(db, agent, kind="console", ttl=CONSOLE_SIGN_IN_TTL)
+    return _to_public(agent), token
+
+
+async def _issue(db: AsyncSession, agent: Agent, *, kind: str, ttl: timedelta | None) -> str:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.add(
+        AgentCredential(
+            agent_id=agent.id, kind=kind, token_hash=hash_token(token), created_at=now,
+            expires_at=now + ttl if ttl else None,
+        )
+    )
+    await db.commit()
+    return token
+
+
+async def create_api_token(db: AsyncSession, *, email: str) -> str:
+    agent = await _agent_by_email(db, normalize_email(email))
+    if agent is None or not agent.is_active:
+        raise AgentNotFound("There is no active staff account with that email.")
+    return await _issue(db, agent, kind="api", ttl=None)
+
+
+async def agent_for_token(db: AsyncSession, *, token: str, kind: str = "console") -> AgentPublic | None:
+    """The active agent a secret token belongs to, or None (unknown, revoked, expired, deactivated)."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    row = (
+        await db.exec(
+            select(AgentCredential, Agent)
+            .join(Agent, Agent.id == AgentCredential.agent_id)
+            .where(AgentCredential.token_hash == hash_token(token), AgentCredential.kind == kind)
+        )
+    ).first()
+    if row is None:
+        return None
+    credential, agent = row
+    now = utcnow()
+    if credential.revoked_at or (credential.expires_at and credential.expires_at < now) or not agent.is_active:
+        return None
+    return _to_public(agent)
+
+
+async def sign_out(db: AsyncSession, *, token: str) -> None:
+    credential = (await db.exec(select(AgentCredential).where(AgentCredential.token_hash == hash_token(token)))).first()
+    if credential is not None and credential.revoked_at is None:
+        credential.revoked_at = utcnow()
+        db.add(credential)
+        await db.commit()

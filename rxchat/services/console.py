@@ -1,0 +1,137 @@
+"""What staff do with conversations: the inbox, reading, replying, closing.
+
+Conversations are addressed by their public id; the shopper's secret session
+id never leaves the service layer on this side.
+"""
+
+import hashlib
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rxchat.clock import iso
+from rxchat.models import AgentPublic, ChatMessage, ChatSession, ConversationSummary, MessagePublic, Product
+from rxchat.services import chat, errors, ids
+from rxchat.services.publish import publish
+
+INBOX_SIZE = 100  # conversations the console lists, most recent activity first
+PREVIEW_CHARS = 120
+
+
+def shopper_label(chat_session: ChatSession) -> str:
+    """A stable, non-secret name for a shopper: their threads across products share it."""
+    basis = chat_session.visitor_id or chat_session.public_id
+    return "Visitor " + hashlib.sha256(basis.encode()).hexdigest()[:6].upper()
+
+
+async def list_conversations(
+    db: AsyncSession, *, product_id: str | None = None, status: str | None = None, limit: int = INBOX_SIZE
+) -> list[ConversationSummary]:
+    """Conversations with at least one message, most recent activity first."""
+    unread = (
+        select(sa.func.count(ChatMessage.id))
+        .where(
+            ChatMessage.session_id == ChatSession.id,
+            ChatMessage.author == "shopper",
+            ChatMessage.seq > ChatSession.agent_read_seq,
+        )
+        .correlate(ChatSession)
+        .scalar_subquery()
+    )
+    query = (
+        select(ChatSession, ChatMessage, Product.name, unread)
+        .join(ChatMessage, sa.and_(ChatMessage.session_id == ChatSession.id, ChatMessage.seq == ChatSession.last_seq))
+        .join(Product, Product.id == ChatSession.product_id, isouter=True)
+        .where(ChatSession.is_active.is_(True))
+        .order_by(col(ChatSession.last_activity).desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    if product_id:
+        query = query.where(ChatSession.product_id == product_id)
+    if status in ("open", "closed"):
+        query = query.where(ChatSession.status == status)
+    rows = (await db.exec(query)).all()
+    return [
+        ConversationSummary(
+            conversation=s.public_id,
+            product_id=s.product_id,
+            product_name=product_name or s.product_id,
+            shopper_label=shopper_label(s),
+            customer_name=s.customer_name,
+            customer_email=s.customer_email,
+            status=s.status,
+            last_message=m.body[:PREVIEW_CHARS],
+            last_author=m.author,
+            last_activity=iso(s.last_activity),
+            unread=unread_count or 0,
+        )
+        for s, m, product_name, unread_count in rows
+        if not chat.is_expired(s)
+    ]
+
+
+async def get_conversation(db: AsyncSession, *, conversation: str) -> ChatSession:
+    if not ids.is_valid_public_id(conversation):
+        raise errors.SessionNotFound()
+    chat_session = (await db.exec(select(ChatSession).where(ChatSession.public_id == conversation))).first()
+    if chat_session is None or not chat_session.is_active or chat.is_expired(chat_session):
+        raise errors.SessionNotFound()
+    return chat_session
+
+
+async def mark_read(db: AsyncSession, *, chat_session: ChatSession, seq: int) -> None:
+    """Staff have seen the thread up to `seq`: the shopper's messages up to it turn `read`."""
+    seq = min(int(seq), chat_session.last_seq)
+    if seq <= chat_session.agent_read_seq:
+        return
+    await db.exec(
+        sa.update(ChatSession)
+        .where(ChatSession.id == chat_session.id, ChatSession.agent_read_seq < seq)
+        .values(agent_read_seq=seq)
+    )
+    await db.commit()
+    chat_session.agent_read_seq = seq
+    await publish({"type": "read", "conversation": chat_session.public_id, "agent_read_seq": seq})
+
+
+async def mark_seen_by_shopper(db: AsyncSession, *, chat_session: ChatSession, seq: int) -> None:
+    """The shopper has seen agent replies up to `seq` (clears the launcher's badge)."""
+    seq = min(int(seq), chat_session.last_seq)
+    if seq <= chat_session.shopper_seen_seq:
+        return
+    await db.exec(sa.update(ChatSession).where(ChatSession.id == chat_session.id).values(shopper_seen_seq=seq))
+    await db.commit()
+    chat_session.shopper_seen_seq = seq
+
+
+async def unread_replies(db: AsyncSession, *, chat_session: ChatSession) -> int:
+    query = select(sa.func.count(ChatMessage.id)).where(
+        ChatMessage.session_id == chat_session.id,
+        ChatMessage.author == "agent",
+        ChatMessage.seq > chat_session.shopper_seen_seq,
+    )
+    return (await db.exec(query)).one()
+
+
+async def reply(
+    db: AsyncSession, *, chat_session: ChatSession, agent: AgentPublic, body: str, client_key: str | None = None
+) -> MessagePublic:
+    message, _new = await chat.post_message(
+        db, chat=chat_session, author="agent", body=body, client_key=client_key, agent_name=agent.display_name
+    )
+    return message
+
+
+async def set_status(db: AsyncSession, *, chat_session: ChatSession, status: str) -> None:
+    if status not in ("open", "closed"):
+        raise errors.InvalidInput("A conversation is open or closed.")
+    chat_session.status = status
+    db.add(chat_session)
+    await db.commit()
+    await publish({"type": "status", "conversation": chat_session.public_id, "status": status})
+
+
+async def typing(*, conversation: str, side: str, agent_name: str = "") -> None:
+    """Someone is typing: announced live, never stored."""
+    await publish({"type": "typing", "conversation": conversation, "side": side, "agent_name": agent_name})

@@ -1,0 +1,88 @@
+"""Rate limits the services enforce, so the widget and the HTTP API share them.
+
+Two limits, both moving windows of the `limits` library:
+- messages per conversation per minute (settings.messages_per_minute), keyed by
+  the session's row id, never by its secret id;
+- new sessions per client address per hour (settings.sessions_per_hour).
+A limit of 0 or less switches that limit off (benchmarks).
+
+Storage follows the deployment: in memory when REFLEX_REDIS_URL is unset (one
+process), in Redis when it is set, so every worker and instance counts against
+the same windows. Async storages bind to the event loop that first uses them,
+so each loop gets its own limiter (a server worker has one loop; tests have
+many). If the storage fails (Redis down), the limit is skipped and a warning
+logged: chat stays up rather than refusing everyone.
+"""
+
+import asyncio
+import logging
+import math
+import time
+import weakref
+
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from rxchat.services import errors
+from rxchat.settings import settings
+
+logger = logging.getLogger(__name__)
+
+REDIS_KEY_PREFIX = "rxchat-limits"  # keeps our windows apart from Reflex's own keys
+
+_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def storage_for(redis_url: str | None) -> Storage:
+    """The window storage for this deployment: memory, or Redis at REFLEX_REDIS_URL."""
+    if not redis_url:
+        return MemoryStorage()
+    uri = redis_url if "://" in redis_url else f"redis://{redis_url}"
+    return RedisStorage(f"async+{uri}", implementation="redispy", key_prefix=REDIS_KEY_PREFIX)
+
+
+def _limiter() -> MovingWindowRateLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = MovingWindowRateLimiter(storage_for(settings.redis_url))
+    return limiter
+
+
+async def _hit(item: RateLimitItem, *identifiers: str, refusal: str | None = None) -> None:
+    """Count one event; over the limit, raise RateLimited with the seconds until a slot frees."""
+    limiter = _limiter()
+    try:
+        if await limiter.hit(item, *identifiers):
+            return
+        stats = await limiter.get_window_stats(item, *identifiers)
+    except Exception as error:  # storage down: do not take chat down with it
+        logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
+        return
+    retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+    raise errors.RateLimited(retry_after, refusal.format(minutes=math.ceil(retry_after / 60)) if refusal else None)
+
+
+async def check_message(*, chat_id: int | None) -> None:
+    """One shopper message in conversation `chat_id`; RateLimited past messages_per_minute."""
+    if settings.messages_per_minute > 0:
+        await _hit(RateLimitItemPerMinute(settings.messages_per_minute), "message", str(chat_id))
+
+
+async def check_new_session(*, client_address: str) -> None:
+    """One new session from `client_address`; RateLimited past sessions_per_hour."""
+    if settings.sessions_per_hour > 0:
+        await _hit(
+            RateLimitItemPerHour(settings.sessions_per_hour), "session", client_address,
+            refusal="Too many conversations were started from your network. Please try again in {minutes} minutes.",
+        )
+
+
+async def reset() -> None:
+    """Forget every window of this event loop's limiter (tests)."""
+    limiter = _limiters.pop(asyncio.get_running_loop(), None)
+    if limiter is not None:
+        await limiter.storage.reset()

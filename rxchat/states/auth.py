@@ -1,0 +1,76 @@
+"""Staff sign-in: one base state every staff page and handler builds on.
+
+The browser keeps only a random sign-in token; the server maps it to an agent
+on every staff action (`_require_agent`), reading the database, so signing out
+or deactivating an agent takes effect at once. Any client can call any handler
+and overwrite its own storage vars, so identity is never taken from a
+frontend var: it lives in backend-only `_` fields set here.
+"""
+
+import reflex as rx
+
+from rxchat import db, realtime
+from rxchat.models import AgentPublic
+from rxchat.services import agents
+from rxchat.services.errors import ChatError
+
+LOGIN_ROUTE = "/agent/login"
+CONSOLE_ROUTE = "/agent"
+
+
+class AgentAuthState(rx.State):
+    auth_token: str = rx.LocalStorage(name="rxchat_agent_token")
+    agent_name: str = ""
+    login_error: str = ""
+
+    _agent_id: int = 0
+    _agent_email: str = ""
+
+    async def _require_agent(self) -> AgentPublic | None:
+        """The signed-in agent, checked against the database, or None."""
+        token = self.auth_token
+        if not token:
+            return None
+        async with db.session() as s:
+            agent = await agents.agent_for_token(s, token=token)
+        if agent is None:
+            self._forget()
+            return None
+        self._agent_id, self._agent_email, self.agent_name = agent.id, agent.email, agent.display_name
+        return agent
+
+    def _forget(self) -> None:
+        self._agent_id, self._agent_email, self.agent_name = 0, "", ""
+
+    @rx.event
+    async def login(self, form_data: dict):
+        email, password = str(form_data.get("email", "")), str(form_data.get("password", ""))
+        try:
+            async with db.session() as s:
+                agent, token = await agents.sign_in(
+                    s, email=email, password=password, client_address=self.router.session.client_ip
+                )
+        except ChatError as refused:
+            self.login_error = refused.message
+            return
+        self.login_error = ""
+        self.auth_token = token
+        self._agent_id, self._agent_email, self.agent_name = agent.id, agent.email, agent.display_name
+        return rx.redirect(CONSOLE_ROUTE)
+
+    @rx.event
+    async def logout(self):
+        if self.auth_token:
+            async with db.session() as s:
+                await agents.sign_out(s, token=self.auth_token)
+        self.auth_token = ""
+        self._forget()
+        realtime.leave_console(self.router.session.client_token)
+        return rx.redirect(LOGIN_ROUTE)
+
+    @rx.event
+    async def redirect_if_signed_in(self):
+        self.login_error = ""
+        realtime.leave_console(self.router.session.client_token)
+        if await self._require_agent() is not None:
+            return rx.redirect(CONSOLE_ROUTE)

@@ -1,0 +1,144 @@
+"""The staff console: one agent tab's view of the inbox and the open conversation.
+
+Every handler starts with `_require_agent()`; a signed-out caller is sent to
+the sign-in page and nothing is read or changed.
+"""
+
+import uuid
+
+import reflex as rx
+
+from rxchat import db, realtime
+from rxchat.services import chat, console
+from rxchat.services.errors import ChatError, InvalidInput
+from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
+from rxchat.states.inbox import INBOX_KEY, InboxState
+from rxchat.states.room import ConversationRoomState, MessageView, room_key, to_view
+from rxchat.states.store import ProductView, to_view as product_view
+
+REPLY_INPUT_ID = "agent-reply-input"
+
+
+class AgentConsoleState(AgentAuthState):
+    filter_product: str = ""  # "" means every product
+    filter_status: str = "open"  # open | closed | all
+    products: list[ProductView] = []
+    selected: str = ""  # the open conversation's public id
+    selected_label: str = ""
+    selected_customer: str = ""
+    selected_product: ProductView = ProductView()
+    erased: bool = False
+    earlier: list[MessageView] = []
+    earlier_before: int = 0
+    reply_error: str = ""
+
+    @rx.event
+    async def load_console(self):
+        """Page load and every reconnect: check the sign-in, join the inbox, catch up from the database."""
+        agent = await self._require_agent()
+        if agent is None:
+            return rx.redirect(LOGIN_ROUTE)
+        realtime.watch_console(self.router.session.client_token)
+        async with db.session() as s:
+            self.products = [product_view(p) for p in await chat.list_products(s)]
+            summaries = await console.list_conversations(s)
+        inbox = await (await self.get_state(InboxState))._link_to(INBOX_KEY)
+        inbox._replace(summaries)
+        if self.selected:
+            return AgentConsoleState.open_conversation(self.selected)
+
+    @rx.event
+    async def set_filter_product(self, value: str):
+        self.filter_product = "" if value == "all" else value
+
+    @rx.event
+    async def set_filter_status(self, value: str):
+        self.filter_status = value if value in ("open", "closed", "all") else "open"
+
+    @rx.event
+    async def open_conversation(self, conversation: str):
+        agent = await self._require_agent()
+        if agent is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self.reply_error = ""
+        try:
+            async with db.session() as s:
+                chat_session = await console.get_conversation(s, conversation=str(conversation))
+                newest_first, before = await chat.list_messages(s, chat=chat_session, limit=50)
+                product = await chat.get_product(s, product_id=chat_session.product_id)
+                await console.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
+        except ChatError:
+            self.selected, self.erased = "", True
+            return
+        self.selected, self.erased = chat_session.public_id, False
+        self.selected_label = console.shopper_label(chat_session)
+        self.selected_customer = " · ".join(
+            part for part in (chat_session.customer_name, chat_session.customer_email) if part
+        )
+        self.selected_product = product_view(product)
+        self.earlier, self.earlier_before = [], before or 0
+        room = await (await self.get_state(ConversationRoomState))._link_to(room_key(chat_session.public_id))
+        room._replace_window(newest_first, chat_session.agent_read_seq)
+        room.status = chat_session.status
+
+    @rx.event
+    async def mark_read(self):
+        """New messages reached the open thread: the shopper's ones are now read."""
+        if not self.selected or await self._require_agent() is None:
+            return
+        try:
+            async with db.session() as s:
+                chat_session = await console.get_conversation(s, conversation=self.selected)
+                await console.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
+        except ChatError:
+            self.erased = True
+
+    @rx.event
+    async def send_reply(self, form_data: dict):
+        agent = await self._require_agent()
+        if agent is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            async with db.session() as s:
+                chat_session = await console.get_conversation(s, conversation=self.selected)
+                message = await console.reply(
+                    s, chat_session=chat_session, agent=agent, body=form_data.get("reply", ""),
+                    client_key=uuid.uuid4().hex,
+                )
+        except InvalidInput as refused:
+            self.reply_error = refused.message
+            return
+        except ChatError:
+            self.erased = True
+            return
+        self.reply_error = ""
+        room = await self.get_state(ConversationRoomState)
+        room._add_message(message.model_dump())
+        return rx.set_value(REPLY_INPUT_ID, "")
+
+    @rx.event
+    async def typing(self, text: str = ""):
+        agent = await self._require_agent()
+        if agent is not None and self.selected:
+            await console.typing(conversation=self.selected, side="agent", agent_name=agent.display_name)
+
+    @rx.event
+    async def set_status(self, status: str):
+        if await self._require_agent() is None:
+            return rx.redirect(LOGIN_ROUTE)
+        try:
+            async with db.session() as s:
+                chat_session = await console.get_conversation(s, conversation=self.selected)
+                await console.set_status(s, chat_session=chat_session, status=str(status))
+        except ChatError as refused:
+            self.reply_error = refused.message
+
+    @rx.event
+    async def load_earlier(self):
+        if await self._require_agent() is None or not self.earlier_before:
+            return
+        async with db.session() as s:
+            chat_session = await console.get_conversation(s, conversation=self.selected)
+            page, before = await chat.list_messages(s, chat=chat_session, before=self.earlier_before)
+        self.earlier = [to_view(m) for m in reversed(page)] + self.earlier
+        self.earlier_before = before or 0
