@@ -34,9 +34,10 @@ def base_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, env: dict[str, str]) -> str:
+def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "rxchat", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "rxchat", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        input=stdin,
     )
     if result.returncode != 0:
         raise RuntimeError(f"rxchat {' '.join(args)} failed: {result.stderr}")

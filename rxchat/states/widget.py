@@ -230,6 +230,7 @@ class ChatWidgetState(rx.State):
             visitor_id=data["globalSessionId"],
             customer_name=prefs.get("name"),
             customer_email=prefs.get("email"),
+            client_address=self.router.session.client_ip or None,
         )
         await self._join(s, chat_session)
         return chat_session
