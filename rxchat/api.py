@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rxchat import db, redaction
@@ -71,15 +71,15 @@ class SessionCreate(BaseModel):
     @classmethod
     def _check_name(cls, value: str | None) -> str | None:
         value = (value or "").strip()
-        if value and not all(ch.isprintable() for ch in value):
-            raise ValueError("a name may not contain control characters")
+        if not value.isprintable():  # control characters, lone surrogates (unstorable), invisible formatting
+            raise ValueError("a name may contain only printable characters")
         return value or None
 
     @field_validator("customer_email")
     @classmethod
     def _check_email(cls, value: str | None) -> str | None:
         value = (value or "").strip()
-        if value and not EMAIL_RE.match(value):
+        if value and not (value.isprintable() and EMAIL_RE.match(value)):
             raise ValueError("not a valid email address")
         return value or None
 
@@ -155,7 +155,10 @@ sessions = APIRouter(prefix=f"{API_PREFIX}/products/{{product_id}}/chat/sessions
 messages = APIRouter(prefix=f"{API_PREFIX}/products/{{product_id}}/chat/sessions/{{session_id}}/messages", tags=["messages"])
 
 
-@sessions.post("", status_code=201, response_model=SessionPublic, responses=_errors(400, 404, 413, 422, 429))
+@sessions.post(
+    "", status_code=201, response_model=SessionPublic, response_description="The new session.",
+    responses=_errors(400, 404, 413, 422, 429),
+)
 async def create_session(
     product_id: ProductId,
     s: DbDep,
@@ -197,6 +200,7 @@ class IdempotencyKeyReused(errors.ChatError):
     "",
     status_code=201,
     response_model=MessagePublic,
+    response_description="The stored message.",
     responses={
         200: {"model": MessagePublic, "description": "A retry with an Idempotency-Key already used: the message stored then."},
         409: {"model": ErrorResponse, "description": "The Idempotency-Key was used for a different text."},
@@ -290,15 +294,17 @@ async def _on_unexpected_error(request: Request, error: Exception) -> Response:
 
 async def _unknown_api_path(request: Request) -> None:
     """Every /api path no route took: 405 if another method would match, else 404 (never Reflex's HTML page)."""
-    allowed: set[str] = set()
-    for route in request.app.router.routes:
-        if getattr(route, "endpoint", None) is _unknown_api_path:
-            continue
-        match, _ = route.matches(request.scope)
-        if match == Match.PARTIAL:
-            allowed |= set(getattr(route, "methods", ()) or ())
+    routes = [
+        r for r in request.app.router.routes
+        if not isinstance(r, Mount) and getattr(r, "endpoint", None) is not _unknown_api_path  # Reflex is a Mount
+    ]
+    allowed = [
+        method
+        for method in ALL_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
     if allowed:
-        raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+        raise HTTPException(405, headers={"Allow": ", ".join(allowed)})
     raise HTTPException(404)
 
 
