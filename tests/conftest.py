@@ -1,7 +1,9 @@
 """Shared fixtures: a real database per test for unit tests, one production server for browser tests."""
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import browser  # noqa: E402
-from server import AppServer, base_env, run_cli  # noqa: E402
+from server import AppServer, base_env, copy_app, run_cli  # noqa: E402
 
 # Test settings, set before rxchat is imported anywhere in this process.
 TEST_SETTINGS = {
@@ -20,15 +22,24 @@ os.environ.update(TEST_SETTINGS)
 
 
 @pytest.fixture(scope="session")
-def served_app(tmp_path_factory) -> AppServer:
-    """The app served as in production on its own SQLite database, shared by the browser tests."""
-    workdir = tmp_path_factory.mktemp("served")
+def served_app(request) -> AppServer:
+    """The app served as in production on its own SQLite database, shared by the browser tests.
+
+    Its directory is not under pytest's basetemp: a concurrent pytest run rotates those away,
+    database and server log included, while this server still uses them.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="rxchat-served-"))
     env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", **TEST_SETTINGS)
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
-    server = AppServer(workdir, env).start()
+    # A private copy: building .web/ in the checkout would break a server someone else runs from it.
+    server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
     yield server
     server.stop()
+    if request.session.testsfailed:
+        print(f"\nserver log kept for the failures: {server.log_path}")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

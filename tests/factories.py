@@ -1,0 +1,90 @@
+"""Factories for tests: databases, conversations, messages and browser records, built through the real code."""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rxchat import migrations
+from rxchat.db import SQLITE_BUSY_TIMEOUT_MS
+from rxchat.models import ChatSession, MessagePublic
+from rxchat.services import catalog, chat, publish
+
+DEMO_PRODUCT = "aurora-lamp"  # a product of the demo catalog
+OTHER_PRODUCT = "summit-backpack"  # another one, for "foreign session" cases
+
+
+def sqlite_urls(path: Path) -> tuple[str, str]:
+    """The sync URL Alembic uses and the async URL the services use, for one SQLite file."""
+    return f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """The same connection settings as the app's engine (rxchat/db.py): WAL, a busy timeout, foreign keys."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@asynccontextmanager
+async def migrated_database(path: Path, *, seed: bool = True) -> AsyncIterator[AsyncSession]:
+    """A fresh SQLite file at the newest schema (optionally with the demo catalog) and a session on it."""
+    sync_url, async_url = sqlite_urls(path)
+    migrations.upgrade(sync_url)
+    engine = create_async_engine(async_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+    try:
+        async with maker() as db:
+            if seed:
+                await catalog.seed_demo(db)
+            yield db
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def second_session(db: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Another connection to the same database, as a second browser tab or worker would have."""
+    async with AsyncSession(db.bind, expire_on_commit=False, autoflush=False) as other:
+        yield other
+
+
+async def make_session(db: AsyncSession, *, product_id: str = DEMO_PRODUCT, **fields: Any) -> ChatSession:
+    return await chat.create_session(db, product_id=product_id, **fields)
+
+
+async def make_messages(
+    db: AsyncSession, chat_session: ChatSession, count: int, *, author: str = "shopper"
+) -> list[MessagePublic]:
+    """`count` messages "message 1".."message N", posted in order."""
+    posted = []
+    for n in range(1, count + 1):
+        message, _created = await chat.post_message(db, chat=chat_session, author=author, body=f"message {n}")
+        posted.append(message)
+    return posted
+
+
+@asynccontextmanager
+async def recorded_events() -> AsyncIterator[list[dict[str, Any]]]:
+    """Every event the services publish while the block runs, in order."""
+    events: list[dict[str, Any]] = []
+    publish.add_publisher(events.append)
+    try:
+        yield events
+    finally:
+        publish.remove_publisher(events.append)
+
+
+def browser_record(product_sessions: Any = None, *, global_id: str = "v" + "0" * 32, **extra: Any) -> str:
+    """A `chat_session_data` value as a browser would hold it."""
+    data = {"globalSessionId": global_id, "productSessions": product_sessions or {}, "userPreferences": {}}
+    data.update(extra)
+    return json.dumps(data)

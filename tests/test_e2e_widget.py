@@ -1,0 +1,405 @@
+"""The shopper's chat widget in a real browser, against the app served as in production.
+
+One server for the module (the session-scoped `served_app`); every test gets its own
+browser context from pytest-playwright, so each starts as a new shopper.
+"""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+PRODUCT = "aurora-lamp"
+PRODUCT_NAME = "Aurora Desk Lamp"
+OTHER_PRODUCT = "summit-backpack"
+SESSION_ID_RE = re.compile(r"^cs_[0-9a-f]{48}$")
+ISO_Z_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+RECORD_KEYS = ("global_chat_session", "chat_session_data")
+EXPECT_TIMEOUT_MS = 10_000  # generous: CI machines build and test side by side
+
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+
+def visit_product(page: Page, base_url: str, product_id: str = PRODUCT) -> None:
+    page.goto(f"{base_url}/products/{product_id}")
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()  # the page is live
+
+
+def open_chat(page: Page) -> None:
+    page.get_by_test_id("chat-launcher").click()
+    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_test_id("chat-input")
+    box.fill(text)
+    box.press("Enter")
+
+
+def messages(page: Page):
+    return page.get_by_test_id("chat-message")
+
+
+def sent_message(page: Page, text: str):
+    """The stored shopper message with this text, once the server has it."""
+    message = messages(page).filter(has_text=text)
+    expect(message).to_have_count(1)
+    expect(message).to_have_attribute("data-status", "sent")
+    return message
+
+
+def storage(page: Page, key: str) -> str | None:
+    return page.evaluate("(key) => window.localStorage.getItem(key)", key)
+
+
+def stored_record(page: Page) -> dict:
+    return json.loads(storage(page, "chat_session_data") or "null")
+
+
+def wait_for_entry(page: Page, product_id: str, *, present: bool = True, message_count: int | None = None) -> None:
+    """Wait until the browser record has (or no longer has) this product's entry."""
+    page.wait_for_function(
+        """([key, present, count]) => {
+            let data;
+            try { data = JSON.parse(localStorage.getItem("chat_session_data") || "null"); } catch { return false; }
+            const entry = data && data.productSessions && data.productSessions[key];
+            if (!present) return data !== null && !entry;
+            return !!entry && (count === null || entry.messageCount === count);
+        }""",
+        arg=[f"product_{product_id}", present, message_count],
+    )
+
+
+def tamper_session_id(page: Page, product_id: str, session_id: str) -> None:
+    page.evaluate(
+        """([key, sid]) => {
+            const data = JSON.parse(localStorage.getItem("chat_session_data"));
+            data.productSessions[key].sessionId = sid;
+            localStorage.setItem("chat_session_data", JSON.stringify(data));
+        }""",
+        [f"product_{product_id}", session_id],
+    )
+
+
+def watch_console(page: Page) -> list[str]:
+    """Console errors of an extra page (the autouse check covers only `page`)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+# --- store front --------------------------------------------------------------------------------------------------
+
+
+def test_store_front_lists_products_linking_to_their_pages(page: Page, served_app):
+    page.goto(served_app.url + "/")
+    cards = page.get_by_test_id("product-card")
+    expect(cards.first).to_be_visible()
+    expect(cards).to_have_count(6)
+
+    for card in cards.all():
+        product_id = card.get_attribute("data-product-id")
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", product_id or "")
+        assert card.get_attribute("href") == f"/products/{product_id}"
+
+    page.locator(f'[data-testid="product-card"][data-product-id="{PRODUCT}"]').click()
+    expect(page).to_have_url(f"{served_app.url}/products/{PRODUCT}")
+    expect(page.get_by_test_id("product-name")).to_have_text(PRODUCT_NAME)
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+
+
+# --- browser storage ----------------------------------------------------------------------------------------------
+
+
+def test_open_chat_first_time_writes_storage(page: Page, served_app):
+    # Events of a tab run in order: once the second page is live, the first page's load handlers are done.
+    visit_product(page, served_app.url, OTHER_PRODUCT)
+    page.goto(served_app.url + "/")
+    expect(page.get_by_test_id("product-card").first).to_be_visible()
+    visit_product(page, served_app.url)
+    expect(page.get_by_test_id("product-name")).to_have_text(PRODUCT_NAME)
+
+    assert [storage(page, key) for key in RECORD_KEYS] == [None, None]
+    expect(page.get_by_test_id("chat-panel")).not_to_be_visible()
+
+    open_chat(page)
+
+    page.wait_for_function("() => localStorage.getItem('chat_session_data') !== null")
+    record = stored_record(page)
+    assert record["globalSessionId"] == storage(page, "global_chat_session")
+    assert record["productSessions"] == {}, "a product's entry appears only with its first message"
+
+
+def test_send_first_message_record_matches_contract(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+
+    send(page, "Does it come with a bulb?")
+    sent_message(page, "Does it come with a bulb?")
+    wait_for_entry(page, PRODUCT, message_count=1)
+
+    record = stored_record(page)
+    assert set(record) >= {"globalSessionId", "productSessions", "userPreferences"}
+    assert record["globalSessionId"] == storage(page, "global_chat_session")
+    assert list(record["productSessions"]) == [f"product_{PRODUCT}"]
+    entry = record["productSessions"][f"product_{PRODUCT}"]
+    assert SESSION_ID_RE.match(entry["sessionId"])
+    assert entry["productId"] == PRODUCT
+    assert ISO_Z_RE.match(entry["createdAt"]) and ISO_Z_RE.match(entry["lastActivity"])
+    assert entry["createdAt"] <= entry["lastActivity"]
+    assert entry["messageCount"] == 1
+    assert entry["isActive"] is True
+    # The session id is a secret: never in the page's address or its markup.
+    assert entry["sessionId"] not in page.url
+    assert entry["sessionId"] not in page.content()
+
+
+# --- sending ------------------------------------------------------------------------------------------------------
+
+
+def test_send_with_enter_shows_message_and_clears_input(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+
+    send(page, "  Is the base real oak?  ")
+
+    message = sent_message(page, "Is the base real oak?")
+    expect(message).to_have_attribute("data-author", "shopper")
+    expect(page.get_by_test_id("chat-input")).to_have_value("")
+    expect(messages(page)).to_have_count(1)
+    expect(page.get_by_test_id("chat-error")).to_have_count(0)
+
+
+def test_shift_enter_inserts_newline_without_sending(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+    box = page.get_by_test_id("chat-input")
+
+    box.press_sequentially("line one")
+    box.press("Shift+Enter")
+    box.press_sequentially("line two")
+
+    expect(box).to_have_value("line one\nline two")
+    box.press("Enter")
+    expect(messages(page)).to_have_count(1)  # one message of two lines, not two messages
+    message = sent_message(page, "line one")
+    assert message.inner_text().startswith("line one\nline two")
+
+
+def test_reload_widget_closed_thread_reloaded_from_database(page: Page, served_app, browser):
+    visit_product(page, served_app.url)
+    open_chat(page)
+    send(page, "Remember me after a reload")
+    sent_message(page, "Remember me after a reload")
+    wait_for_entry(page, PRODUCT, message_count=1)
+
+    page.reload()
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+    expect(page.get_by_test_id("chat-panel")).not_to_be_visible()
+    open_chat(page)
+    expect(sent_message(page, "Remember me after a reload")).to_have_attribute("data-seq", "1")
+    expect(messages(page)).to_have_count(1)
+
+    # Another browser holding the same record sees the same thread: it comes from the database.
+    other = browser.new_context(storage_state=page.context.storage_state())
+    try:
+        other_page = other.new_page()
+        errors = watch_console(other_page)
+        visit_product(other_page, served_app.url)
+        open_chat(other_page)
+        expect(sent_message(other_page, "Remember me after a reload")).to_have_attribute("data-author", "shopper")
+        assert not errors, f"console errors: {errors}"
+    finally:
+        other.close()
+
+
+def test_second_product_has_its_own_thread(page: Page, served_app):
+    visit_product(page, served_app.url, PRODUCT)
+    open_chat(page)
+    send(page, "About the lamp")
+    sent_message(page, "About the lamp")
+    wait_for_entry(page, PRODUCT, message_count=1)
+
+    visit_product(page, served_app.url, OTHER_PRODUCT)
+    open_chat(page)
+    expect(page.get_by_test_id("chat-panel")).to_contain_text("Summit 28L Backpack")
+    expect(messages(page)).to_have_count(0)
+    send(page, "About the backpack")
+    sent_message(page, "About the backpack")
+    wait_for_entry(page, OTHER_PRODUCT, message_count=1)
+
+    visit_product(page, served_app.url, PRODUCT)
+    open_chat(page)
+    sent_message(page, "About the lamp")
+    expect(messages(page)).to_have_count(1)
+
+    sessions = stored_record(page)["productSessions"]
+    assert sessions[f"product_{PRODUCT}"]["sessionId"] != sessions[f"product_{OTHER_PRODUCT}"]["sessionId"]
+
+
+# --- refusals and rendering ---------------------------------------------------------------------------------------
+
+
+def test_send_4001_chars_refused_text_kept(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+    box = page.get_by_test_id("chat-input")
+    too_long = "x" * 4001
+
+    box.fill(too_long)
+    box.press("Enter")
+
+    error = page.get_by_test_id("chat-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("4,000")
+    expect(box).to_have_value(too_long)
+    expect(messages(page)).to_have_count(0)
+
+    # Shortened to the limit, it goes through and the error goes away; the refused one was never stored.
+    box.fill("x" * 4000)
+    box.press("Enter")
+    expect(messages(page)).to_have_count(1)
+    expect(messages(page).first).to_have_attribute("data-status", "sent")
+    expect(error).to_have_count(0)
+    wait_for_entry(page, PRODUCT, message_count=1)
+
+
+def test_send_whitespace_only_refused(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+
+    send(page, "   ")
+
+    expect(page.get_by_test_id("chat-error")).to_be_visible()
+    expect(messages(page)).to_have_count(0)
+
+
+def test_send_html_renders_as_literal_text(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+    html = "<b>x</b><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
+
+    send(page, html)
+
+    message = sent_message(page, "<b>x</b>")
+    expect(message).to_contain_text(html)
+    expect(message.locator("b, script, img")).to_have_count(0)
+    assert page.evaluate("() => window.__pwned") is None
+
+
+def test_send_link_renders_safe_anchor(page: Page, served_app):
+    visit_product(page, served_app.url)
+    open_chat(page)
+
+    send(page, "Specs at https://example.com. Also javascript:alert(1)")
+
+    message = sent_message(page, "Specs at")
+    link = message.locator("a")
+    expect(link).to_have_count(1)
+    expect(link).to_have_attribute("href", "https://example.com")
+    expect(link).to_have_text("https://example.com")
+    expect(link).to_have_attribute("rel", re.compile(r"(^|\s)noopener(\s|$)"))
+    expect(message).to_contain_text("javascript:alert(1)")
+
+
+# --- a record the browser cannot be trusted with ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_session_id",
+    ["garbage", "cs_" + "0" * 48],
+    ids=["garbage", "unknown-valid-looking"],
+)
+def test_tampered_session_id_recovers_with_fresh_session(page: Page, served_app, bad_session_id):
+    visit_product(page, served_app.url)
+    open_chat(page)
+    send(page, "Before tampering")
+    sent_message(page, "Before tampering")
+    wait_for_entry(page, PRODUCT, message_count=1)
+    original = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
+
+    tamper_session_id(page, PRODUCT, bad_session_id)
+    page.reload()
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+    open_chat(page)
+
+    wait_for_entry(page, PRODUCT, present=False)  # the widget dropped the bad entry
+    expect(page.get_by_test_id("product-name")).to_have_text(PRODUCT_NAME)
+    expect(messages(page)).to_have_count(0)
+    expect(page.get_by_test_id("chat-error")).to_have_count(0)
+
+    send(page, "After tampering")
+    sent_message(page, "After tampering")
+    wait_for_entry(page, PRODUCT, message_count=1)
+    fresh = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
+    assert SESSION_ID_RE.match(fresh)
+    assert fresh not in (bad_session_id, original)
+    expect(messages(page)).to_have_count(1)
+
+
+def test_other_products_session_id_not_shown_on_this_product(page: Page, served_app):
+    visit_product(page, served_app.url, OTHER_PRODUCT)
+    open_chat(page)
+    send(page, "Backpack secret")
+    sent_message(page, "Backpack secret")
+    wait_for_entry(page, OTHER_PRODUCT, message_count=1)
+    backpack_session = stored_record(page)["productSessions"][f"product_{OTHER_PRODUCT}"]["sessionId"]
+
+    visit_product(page, served_app.url, PRODUCT)
+    open_chat(page)
+    send(page, "Lamp question")
+    sent_message(page, "Lamp question")
+    wait_for_entry(page, PRODUCT, message_count=1)
+    tamper_session_id(page, PRODUCT, backpack_session)
+    page.reload()
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+    open_chat(page)
+
+    wait_for_entry(page, PRODUCT, present=False)
+    expect(messages(page)).to_have_count(0)
+    expect(page.get_by_test_id("chat-message-list")).not_to_contain_text("Backpack secret")
+
+
+def test_corrupt_record_recovers(page: Page, served_app):
+    visit_product(page, served_app.url)
+    page.evaluate("""() => {
+        localStorage.setItem("chat_session_data", "{not json");
+        localStorage.setItem("global_chat_session", "<script>");
+    }""")
+    page.reload()
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+    open_chat(page)
+
+    send(page, "Hello after a corrupt record")
+    sent_message(page, "Hello after a corrupt record")
+    wait_for_entry(page, PRODUCT, message_count=1)
+    assert re.fullmatch(r"v[0-9a-f]{32}", storage(page, "global_chat_session") or "")
+
+
+def test_new_browser_context_starts_fresh(page: Page, served_app, browser):
+    visit_product(page, served_app.url)
+    open_chat(page)
+    send(page, "Only for the first browser")
+    sent_message(page, "Only for the first browser")
+
+    fresh = browser.new_context()
+    try:
+        other = fresh.new_page()
+        errors = watch_console(other)
+        visit_product(other, served_app.url)
+        assert [storage(other, key) for key in RECORD_KEYS] == [None, None]
+        open_chat(other)
+        other.wait_for_function("() => localStorage.getItem('chat_session_data') !== null")
+        expect(messages(other)).to_have_count(0)
+        expect(other.get_by_test_id("chat-message-list")).not_to_contain_text("Only for the first browser")
+        assert storage(other, "global_chat_session") != storage(page, "global_chat_session")
+        assert not errors, f"console errors: {errors}"
+    finally:
+        fresh.close()
