@@ -152,11 +152,16 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 # --- routes ---------------------------------------------------------------------------------------------------
 
 sessions = APIRouter(prefix=f"{API_PREFIX}/products/{{product_id}}/chat/sessions", tags=["sessions"])
-messages = APIRouter(prefix=f"{API_PREFIX}/products/{{product_id}}/chat/sessions/{{session_id}}/messages", tags=["messages"])
+messages = APIRouter(
+    prefix=f"{API_PREFIX}/products/{{product_id}}/chat/sessions/{{session_id}}/messages", tags=["messages"]
+)
 
 
 @sessions.post(
-    "", status_code=201, response_model=SessionPublic, response_description="The new session.",
+    "",
+    status_code=201,
+    response_model=SessionPublic,
+    response_description="The new session.",
     responses=_errors(400, 404, 413, 422, 429),
 )
 async def create_session(
@@ -202,7 +207,10 @@ class IdempotencyKeyReused(errors.ChatError):
     response_model=MessagePublic,
     response_description="The stored message.",
     responses={
-        200: {"model": MessagePublic, "description": "A retry with an Idempotency-Key already used: the message stored then."},
+        200: {
+            "model": MessagePublic,
+            "description": "A retry with an Idempotency-Key already used: the message stored then.",
+        },
         409: {"model": ErrorResponse, "description": "The Idempotency-Key was used for a different text."},
         **_errors(400, 404, 413, 422, 429),
     },
@@ -214,7 +222,10 @@ async def post_message(
     response: Response,
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", description="Up to 64 printable characters; a retry with the same key stores nothing new."),
+        Header(
+            alias="Idempotency-Key",
+            description="Up to 64 printable characters; a retry with the same key stores nothing new.",
+        ),
     ] = None,
 ) -> MessagePublic:
     """Post a shopper message. 201 with the stored message; a retry with the same Idempotency-Key answers 200 with it."""
@@ -232,7 +243,9 @@ async def post_message(
 async def list_messages(
     current: ChatDep,
     s: DbDep,
-    before: Annotated[int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
+    ] = None,
     limit: Annotated[
         int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")
     ] = chat.PAGE_SIZE,
@@ -295,7 +308,8 @@ async def _on_unexpected_error(request: Request, error: Exception) -> Response:
 async def _unknown_api_path(request: Request) -> None:
     """Every /api path no route took: 405 if another method would match, else 404 (never Reflex's HTML page)."""
     routes = [
-        r for r in request.app.router.routes
+        r
+        for r in request.app.router.routes
         if not isinstance(r, Mount) and getattr(r, "endpoint", None) is not _unknown_api_path  # Reflex is a Mount
     ]
     allowed = [
@@ -398,7 +412,9 @@ class ApiGuard:
                 break
         body = b"".join(chunks)
         if json_too_deep(body):
-            return error_response(400, "json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels is refused."), None
+            return error_response(
+                400, "json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels is refused."
+            ), None
         return None, body
 
 

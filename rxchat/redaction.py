@@ -41,7 +41,7 @@ def redact_record(record: logging.LogRecord) -> None:
         record.args = tuple(_redact_value(value) for value in record.args)
     try:
         message = record.getMessage()
-    except Exception:  # a malformed record: leave it to the handler's own error path
+    except Exception:  # noqa: BLE001  (a malformed record: left to the handler's own error path)
         message = ""
     if SESSION_ID_RE.search(message):  # an id inside a non-string argument (an exception, a URL object)
         record.msg, record.args = redact(message), ()

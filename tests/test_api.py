@@ -9,7 +9,6 @@ import re
 
 import pytest
 import pytest_asyncio
-
 from api_support import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
@@ -23,8 +22,9 @@ from api_support import (
     session_url,
     sessions_url,
 )
+
 from rxchat import db
-from rxchat.services import chat, publish
+from rxchat.services import chat, limits, publish
 from rxchat.settings import settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -32,6 +32,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 SESSION_ID_RE = re.compile(r"^cs_[0-9a-f]{48}$")
 ISO_Z_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 LEGACY_ID = "session_1700000000000_abc123_fp9"
+REDIS_TEST_URL = "redis://127.0.0.1:6379/15"  # a database of its own: reset() clears the windows stored there
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -351,6 +352,26 @@ async def test_message_limit_is_per_session(client, session_id, monkeypatch):
     assert (await post(client, session_id, "one")).status_code == 201
     assert (await post(client, other, "one")).status_code == 201
     assert (await post(client, session_id, "two")).status_code == 429
+
+
+@pytest.mark.services
+async def test_message_limit_is_shared_through_redis_across_workers(client, session_id, monkeypatch):
+    """With REFLEX_REDIS_URL set, a second worker (a fresh limiter) sees the first one's count."""
+    await limits.reset()
+    monkeypatch.setattr(settings, "redis_url", REDIS_TEST_URL)
+    monkeypatch.setattr(settings, "messages_per_minute", 2)
+    try:
+        assert (await post(client, session_id, "worker one")).status_code == 201
+        limits._limiters.clear()  # as if the next request reached another worker
+        assert (await post(client, session_id, "worker two")).status_code == 201
+        limits._limiters.clear()
+
+        refused = await post(client, session_id, "worker three")
+    finally:
+        await limits.reset()  # drops this test's Redis windows and the Redis-backed limiter
+
+    assert_error(refused, 429, "rate_limited")
+    assert int(refused.headers["retry-after"]) >= 1
 
 
 # --- the rest of /api and what lies outside it ----------------------------------------------------------------

@@ -12,12 +12,6 @@ import hypothesis
 import pytest
 import pytest_asyncio
 import schemathesis
-from hypothesis import HealthCheck, given
-from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
-from starlette.testclient import TestClient
-
 from api_support import (
     DEMO_PRODUCT,
     api_database,
@@ -28,6 +22,12 @@ from api_support import (
     served_app,
     session_url,
 )
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+from starlette.testclient import TestClient
+
 from rxchat import api, db, redaction
 from rxchat.services import chat, errors
 from rxchat.settings import settings
@@ -39,7 +39,7 @@ LEGACY_ID = "session_1700000000000_abc123_fp9"
 SQL_LOOKING = [
     "'; DROP TABLE product_chat_messages; --",
     "1 OR 1=1",
-    "\" OR \"\"=\"",
+    '" OR ""="',
     "admin'--",
     "1; SELECT * FROM agents WHERE '1'='1",
     "%' UNION SELECT session_id FROM product_chat_sessions --",
@@ -47,7 +47,7 @@ SQL_LOOKING = [
 MARKUP = [
     "<script>alert(document.cookie)</script>",
     "<img src=x onerror=alert(1)>",
-    "<a href=\"javascript:alert(1)\">click</a>",
+    '<a href="javascript:alert(1)">click</a>',
     "{{7*7}} ${7*7} <%= 7*7 %>",
     "</textarea><svg onload=alert(1)>",
     "&lt;b&gt; &amp; &#x3C;",
@@ -88,7 +88,8 @@ async def session_id(client):
 @module_loop
 async def test_ten_megabyte_body_is_413(client, session_id):
     response = await client.post(
-        messages_url(session_id), content=b'{"content": "' + b"a" * 10_000_000 + b'"}',
+        messages_url(session_id),
+        content=b'{"content": "' + b"a" * 10_000_000 + b'"}',
         headers={"content-type": "application/json"},
     )
 
@@ -103,7 +104,9 @@ async def test_streamed_body_over_limit_without_length_is_413(client, session_id
             yield b"b" * 1024
         yield b'"}'
 
-    response = await client.post(messages_url(session_id), content=chunks(), headers={"content-type": "application/json"})
+    response = await client.post(
+        messages_url(session_id), content=chunks(), headers={"content-type": "application/json"}
+    )
 
     assert "content-length" not in response.request.headers
     assert_error(response, 413, "body_too_large")
@@ -122,7 +125,8 @@ async def test_body_just_under_limit_reaches_validation(client, session_id):
 @module_loop
 async def test_non_numeric_content_length_is_400(client, session_id):
     response = await client.post(
-        messages_url(session_id), content=b'{"content": "x"}',
+        messages_url(session_id),
+        content=b'{"content": "x"}',
         headers={"content-type": "application/json", "content-length": "lots"},
     )
 
@@ -166,7 +170,9 @@ async def test_lone_surrogate_in_json_is_422(client, session_id):
 
 @module_loop
 async def test_non_json_content_type_is_422(client, session_id):
-    response = await client.post(messages_url(session_id), content=b"content=hello", headers={"content-type": "text/plain"})
+    response = await client.post(
+        messages_url(session_id), content=b"content=hello", headers={"content-type": "text/plain"}
+    )
 
     assert_error(response, 422, "invalid_input")
 
@@ -205,7 +211,9 @@ async def test_sql_looking_ids_are_404(client):
 
 @module_loop
 async def test_sql_looking_profile_is_stored_verbatim(client):
-    response = await client.post(f"/api/products/{DEMO_PRODUCT}/chat/sessions", json={"customer_name": "Robert'); DROP TABLE agents;--"})
+    response = await client.post(
+        f"/api/products/{DEMO_PRODUCT}/chat/sessions", json={"customer_name": "Robert'); DROP TABLE agents;--"}
+    )
 
     assert response.status_code == 201
     assert response.json()["customer_name"] == "Robert'); DROP TABLE agents;--"
@@ -237,21 +245,34 @@ async def test_unexpected_failure_is_generic_500_and_logged_without_session_id(c
 
 def test_redaction_filter_removes_session_ids_from_access_record():
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", f"/api/products/x/chat/sessions/{SESSION_ID}/messages?limit=3", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/api/products/x/chat/sessions/{SESSION_ID}/messages?limit=3", "1.1", 200),
+        None,
     )
 
     assert redaction.RedactSessionIds().filter(record) is True
 
     assert SESSION_ID not in record.getMessage()
-    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/products/x/chat/sessions/[redacted]/messages?limit=3 HTTP/1.1" 200'
+    assert (
+        record.getMessage()
+        == '127.0.0.1:5000 - "GET /api/products/x/chat/sessions/[redacted]/messages?limit=3 HTTP/1.1" 200'
+    )
     assert isinstance(record.args, tuple) and len(record.args) == 5  # Uvicorn's access formatter unpacks them
 
 
 def test_redaction_filter_handles_granian_dict_args_and_legacy_ids():
     record = logging.LogRecord(
-        "granian.access", logging.INFO, __file__, 1, '%(addr)s "%(method)s %(path)s" %(status)d',
-        ({"addr": "::1", "method": "DELETE", "path": f"/api/products/x/chat/sessions/{LEGACY_ID}", "status": 204},), None,
+        "granian.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%(addr)s "%(method)s %(path)s" %(status)d',
+        ({"addr": "::1", "method": "DELETE", "path": f"/api/products/x/chat/sessions/{LEGACY_ID}", "status": 204},),
+        None,
     )
 
     redaction.RedactSessionIds().filter(record)
@@ -263,7 +284,9 @@ def test_redaction_filter_covers_message_objects_and_tracebacks():
     try:
         raise ValueError(f"bad {SESSION_ID}")
     except ValueError as error:
-        record = logging.LogRecord("rxchat", logging.ERROR, __file__, 1, "failed: %s", (error,), (type(error), error, error.__traceback__))
+        record = logging.LogRecord(
+            "rxchat", logging.ERROR, __file__, 1, "failed: %s", (error,), (type(error), error, error.__traceback__)
+        )
 
     redaction.RedactSessionIds().filter(record)
     text = logging.Formatter().format(record)
@@ -287,10 +310,17 @@ def test_installed_redaction_applies_to_any_logger(caplog):
 
 # --- the service layer under arbitrary unicode ----------------------------------------------------------------
 
-TRICKY = st.sampled_from(["\x00", "\r\n", "\r", "\u202e", "\ufeff", "\u200b", "\ud800", "\udfff", "\U0001f600", "\x1b[31m", "'", '"', "\\"])
+TRICKY = st.sampled_from(
+    ["\x00", "\r\n", "\r", "\u202e", "\ufeff", "\u200b", "\ud800", "\udfff", "\U0001f600", "\x1b[31m", "'", '"', "\\"]
+)
 UNICODE_TEXT = st.one_of(
     st.lists(st.one_of(st.text(max_size=8), TRICKY), max_size=40).map("".join),
-    st.builds(lambda c, n, pad: pad + c * n + pad, st.characters(), st.integers(3990, 4010), st.sampled_from(["", " ", "\n\t"])),
+    st.builds(
+        lambda c, n, pad: pad + c * n + pad,
+        st.characters(),
+        st.integers(3990, 4010),
+        st.sampled_from(["", " ", "\n\t"]),
+    ),
     st.builds(lambda c: c * 1_000_000, st.characters()),
 )
 
@@ -307,7 +337,9 @@ async def fuzz_threads(app):
 
 
 @module_loop
-@hypothesis.settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@hypothesis.settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(text=UNICODE_TEXT)
 @module_loop
 async def test_service_stores_exactly_what_clean_body_returns(fuzz_threads, text):

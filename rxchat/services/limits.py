@@ -31,9 +31,7 @@ logger = logging.getLogger(__name__)
 
 REDIS_KEY_PREFIX = "rxchat-limits"  # keeps our windows apart from Reflex's own keys
 
-_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter]" = (
-    weakref.WeakKeyDictionary()
-)
+_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter]" = weakref.WeakKeyDictionary()
 
 
 def storage_for(redis_url: str | None) -> Storage:
@@ -59,7 +57,7 @@ async def _hit(item: RateLimitItem, *identifiers: str, refusal: str | None = Non
         if await limiter.hit(item, *identifiers):
             return
         stats = await limiter.get_window_stats(item, *identifiers)
-    except Exception as error:  # storage down: do not take chat down with it
+    except Exception as error:  # noqa: BLE001  (storage down: do not take chat down with it)
         logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
         return
     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
@@ -76,7 +74,9 @@ async def check_new_session(*, client_address: str) -> None:
     """One new session from `client_address`; RateLimited past sessions_per_hour."""
     if settings.sessions_per_hour > 0:
         await _hit(
-            RateLimitItemPerHour(settings.sessions_per_hour), "session", client_address,
+            RateLimitItemPerHour(settings.sessions_per_hour),
+            "session",
+            client_address,
             refusal="Too many conversations were started from your network. Please try again in {minutes} minutes.",
         )
 
