@@ -65,3 +65,8 @@ def no_console_errors(request):
     errors = request.getfixturevalue("console_errors")
     yield
     assert not errors, f"console errors: {errors}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API leaves an event loop running that async tests trip on."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
