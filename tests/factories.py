@@ -1,5 +1,6 @@
 """Factories for tests: databases, conversations, messages and browser records, built through the real code."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,3 +89,26 @@ def browser_record(product_sessions: Any = None, *, global_id: str = "v" + "0" *
     data = {"globalSessionId": global_id, "productSessions": product_sessions or {}, "userPreferences": {}}
     data.update(extra)
     return json.dumps(data)
+
+
+def lockstep_refresh(*sessions: AsyncSession) -> None:
+    """Make the sessions' first `refresh` wait for each other: two writers read the same state, then both write.
+
+    post_message re-reads the conversation before choosing the next seq, so this forces the race
+    two tabs (or a shopper and an agent) sending at the same moment can hit.
+    """
+    arrived = 0
+    all_arrived = asyncio.Event()
+    for session in sessions:
+        original = session.refresh
+
+        async def refresh(instance, *args, _original=original, **kwargs):
+            nonlocal arrived
+            await _original(instance, *args, **kwargs)
+            if not all_arrived.is_set():
+                arrived += 1
+                if arrived == len(sessions):
+                    all_arrived.set()
+                await all_arrived.wait()
+
+        session.refresh = refresh  # type: ignore[method-assign]

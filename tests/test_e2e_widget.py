@@ -156,9 +156,10 @@ def test_send_first_message_record_matches_contract(page: Page, served_app):
     assert entry["createdAt"] <= entry["lastActivity"]
     assert entry["messageCount"] == 1
     assert entry["isActive"] is True
-    # The session id is a secret: never in the page's address or its markup.
+    # The session id is a secret: never in the page's address, its markup or the server's log.
     assert entry["sessionId"] not in page.url
     assert entry["sessionId"] not in page.content()
+    assert entry["sessionId"] not in served_app.log()
 
 
 # --- sending ------------------------------------------------------------------------------------------------------
