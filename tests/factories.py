@@ -1,6 +1,7 @@
 """Factories for tests: databases, conversations, messages and browser records, built through the real code."""
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,6 +92,9 @@ def browser_record(product_sessions: Any = None, *, global_id: str = "v" + "0" *
     return json.dumps(data)
 
 
+LOCKSTEP_WAIT_SECS = 1.0  # how long a writer waits for the other at the barrier
+
+
 def lockstep_refresh(*sessions: AsyncSession) -> None:
     """Make the sessions' first `refresh` wait for each other: two writers read the same state, then both write.
 
@@ -109,6 +113,8 @@ def lockstep_refresh(*sessions: AsyncSession) -> None:
                 arrived += 1
                 if arrived == len(sessions):
                     all_arrived.set()
-                await all_arrived.wait()
+                # A writer that never re-reads (it lost a key clash) must not hold the other forever.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(all_arrived.wait(), LOCKSTEP_WAIT_SECS)
 
         session.refresh = refresh  # type: ignore[method-assign]

@@ -248,12 +248,6 @@ async def test_post_message_seq_counts_up_per_session(db):
     assert (one.message_count, one.last_seq) == (3, 3)
 
 
-POST_RACE_BUG = (
-    "rxchat/services/chat.py:202 reads `chat.id` after `db.rollback()` expired it; the lazy load is sync IO "
-    "in async code (MissingGreenlet), so a seq collision on a send with a client_key fails instead of retrying"
-)
-
-
 async def post_at_same_moment(db, chat_session, *, keys=(None, None)):
     """A shopper and an agent post on two connections after reading the same last_seq."""
     async with second_session(db) as other_db:
@@ -277,7 +271,6 @@ async def test_post_message_two_writers_same_moment_both_stored(db):
     assert sorted(await stored_bodies(db, chat_session)) == ["from Sam", "from the shopper"]
 
 
-@pytest.mark.xfail(strict=True, reason=POST_RACE_BUG)
 async def test_post_message_two_writers_same_moment_with_keys_both_stored(db):
     """The widget always sends a client_key, so this is the race a real shopper and agent hit."""
     chat_session = await make_session(db)
@@ -288,7 +281,6 @@ async def test_post_message_two_writers_same_moment_with_keys_both_stored(db):
     assert sorted(message.seq for message, _created in results) == [1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason=POST_RACE_BUG)
 async def test_post_message_same_key_two_writers_same_moment_stored_once(db):
     """A retry racing the original send (same idempotency key) gives one message."""
     chat_session = await make_session(db)
@@ -299,6 +291,25 @@ async def test_post_message_same_key_two_writers_same_moment_stored_once(db):
     assert sorted(created for _message, created in results) == [False, True]
     assert results[0][0].id == results[1][0].id
     assert len(await stored_bodies(db, chat_session)) == 1
+
+
+async def test_post_message_two_writers_in_bursts_every_message_stored_in_order(db):
+    chat_session = await make_session(db)
+    async with second_session(db) as other_db:
+        other_chat = await chat.get_session(other_db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id)
+
+        async def burst(session, conversation, author):
+            for n in range(10):
+                await chat.post_message(session, chat=conversation, author=author, agent_name="Sam",
+                                        body=f"{author} {n}", client_key=f"{author}-{n}")
+
+        await asyncio.gather(burst(db, chat_session, "shopper"), burst(other_db, other_chat, "agent"))
+
+    page, _before = await chat.list_messages(db, chat=chat_session, limit=100)
+    assert sorted(m.seq for m in page) == list(range(1, 21))
+    for author in ("shopper", "agent"):
+        mine = [m.body for m in sorted(page, key=lambda m: m.seq) if m.author == author]
+        assert mine == [f"{author} {n}" for n in range(10)]
 
 
 # --- paging -------------------------------------------------------------------------------------------------------
@@ -472,10 +483,6 @@ def test_load_record_wrong_types_repaired():
     assert loaded["userPreferences"] == {"email": "ada@example.com"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rxchat/services/record.py:69 keeps any int for messageCount: isinstance(True, int) holds, so a boolean "
-    "(and a negative count) survives the repair; check `type(v) is int and v >= 0`"
-))
 def test_load_record_boolean_or_negative_message_count_repaired():
     for count in (True, -4):
         raw = browser_record({"product_aurora-lamp": {"sessionId": VALID_SESSION, "messageCount": count}})
@@ -483,10 +490,6 @@ def test_load_record_boolean_or_negative_message_count_repaired():
         assert entry["messageCount"] == 0 and type(entry["messageCount"]) is int
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rxchat/services/record.py:67-68 keep any string as createdAt/lastActivity; CONTRACT.md promises ISO 8601 "
-    "UTC times, so a value that is not one should be replaced like a missing one"
-))
 def test_load_record_times_not_iso_replaced():
     raw = browser_record({"product_aurora-lamp": {"sessionId": VALID_SESSION, "createdAt": "yesterday",
                                                   "lastActivity": "<script>"}})

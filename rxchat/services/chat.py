@@ -174,12 +174,24 @@ async def post_message(
             return to_message_public(existing), False
     if author == "shopper":
         await limits.check_message(chat_id=chat.id)  # a retried key above is not counted again
-    for _attempt in range(5):
-        await db.refresh(chat)
-        now = utcnow()
+    chat_id, now = chat.id, utcnow()
+    # One UPDATE ... RETURNING hands out the next seq: it takes the row's write lock,
+    # so concurrent writers queue instead of colliding on the same number.
+    counters = {
+        "last_seq": ChatSession.last_seq + 1,
+        "message_count": ChatSession.message_count + 1,
+        "last_activity": now,
+    }
+    if author == "shopper":
+        counters["status"] = "open"  # a new shopper message reopens a closed conversation
+    else:
+        counters["agent_read_seq"] = ChatSession.last_seq + 1  # staff have seen all up to their reply
+    allocate = sa.update(ChatSession).where(ChatSession.id == chat_id).values(**counters).returning(ChatSession.last_seq)
+    try:
+        seq = (await db.execute(allocate)).scalar_one()
         message = ChatMessage(
-            session_id=chat.id,
-            seq=chat.last_seq + 1,
+            session_id=chat_id,
+            seq=seq,
             author=author,
             agent_name=agent_name if author == "agent" else None,
             body=text,
@@ -187,27 +199,20 @@ async def post_message(
             created_at=now,
         )
         db.add(message)
-        chat.last_seq = message.seq
-        chat.message_count += 1
-        chat.last_activity = now
-        if author == "shopper":
-            chat.status = "open"  # a new shopper message reopens a closed conversation
-        else:
-            chat.agent_read_seq = message.seq  # staff have seen everything up to their reply
-        db.add(chat)
-        try:
-            await db.commit()
-        except IntegrityError:
-            await db.rollback()
-            if key is not None and (existing := await _message_by_key(db, chat_id=chat.id, client_key=key)):
-                return to_message_public(existing), False
-            continue  # another writer took this seq: take the next one
-        public = to_message_public(message)
-        await publish(
-            {"type": "message", "conversation": chat.public_id, "product_id": chat.product_id, "message": public.model_dump()}
-        )
-        return public, True
-    raise errors.ChatError("The conversation is busy; please try again.")
+        await db.commit()
+    except IntegrityError:
+        # Only the idempotency key can clash: the same send was stored meanwhile.
+        await db.rollback()
+        existing = await _message_by_key(db, chat_id=chat_id, client_key=key) if key is not None else None
+        if existing is None:
+            raise
+        return to_message_public(existing), False
+    await db.refresh(chat)
+    public = to_message_public(message)
+    await publish(
+        {"type": "message", "conversation": chat.public_id, "product_id": chat.product_id, "message": public.model_dump()}
+    )
+    return public, True
 
 
 async def _message_by_key(db: AsyncSession, *, chat_id: int | None, client_key: str) -> ChatMessage | None:

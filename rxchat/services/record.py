@@ -7,6 +7,7 @@ types, missing fields and oversized values give a clean record, never an error.
 """
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rxchat.clock import iso, utcnow
@@ -60,15 +61,27 @@ def _repair_entry(key: object, entry: object) -> dict[str, Any] | None:
     if not ids.is_valid_product_id(product_id) or not isinstance(session_id, str) or len(session_id) > 200:
         return None
     now = iso(utcnow())
+    count = entry.get("messageCount")
     return {
         "sessionId": session_id,
         "productId": product_id,
         **{k: entry[k] for k in ("customerName", "customerEmail") if isinstance(entry.get(k), str)},
-        "createdAt": entry["createdAt"] if isinstance(entry.get("createdAt"), str) else now,
-        "lastActivity": entry["lastActivity"] if isinstance(entry.get("lastActivity"), str) else now,
-        "messageCount": entry["messageCount"] if isinstance(entry.get("messageCount"), int) else 0,
+        "createdAt": _iso_or(entry.get("createdAt"), now),
+        "lastActivity": _iso_or(entry.get("lastActivity"), now),
+        "messageCount": count if type(count) is int and 0 <= count < 10**9 else 0,
         "isActive": entry["isActive"] if isinstance(entry.get("isActive"), bool) else True,
     }
+
+
+def _iso_or(value: object, default: str) -> str:
+    """An ISO 8601 UTC time as the record keeps it, or `default` for anything else."""
+    if not isinstance(value, str) or len(value) > 40:
+        return default
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 def dump_record(record: dict[str, Any]) -> str:
