@@ -107,8 +107,6 @@ def test_conversation_flows_both_ways_with_typing_and_read_marks(people, served_
     expect(agent.get_by_test_id("agent-typing-indicator")).to_be_hidden(timeout=8000)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: replies arriving while the widget is closed right after the "
-                   "shopper's first message do not raise the badge; see the note on the staff-console issue")
 def test_unread_badge_counts_replies_until_the_widget_opens(people, served_app):
     agent, shopper = people
     question = f"Is the lamp dimmable? {secrets.token_hex(3)}"

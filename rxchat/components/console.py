@@ -3,6 +3,7 @@
 import reflex as rx
 
 from rxchat.components.message import message_bubble
+from rxchat.components.reactions import on_new_message, read_marker
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
 from rxchat.states.inbox import ConversationRow, InboxState
@@ -152,8 +153,7 @@ def thread() -> rx.Component:
                                                     data_testid="chat-load-earlier"))),
                         rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
-                        # Remounts whenever a message arrives: what the console shows counts as read.
-                        rx.box(key=room.last_seq, on_mount=AgentConsoleState.mark_read, display="none"),
+                        on_new_message(read_marker),
                         rx.cond(room.shopper_typing,
                                 rx.box(rx.text("Shopper is typing", size="1"),
                                        rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),

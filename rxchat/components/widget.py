@@ -9,6 +9,7 @@ from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.message import message_bubble, pending_bubble
+from rxchat.components.reactions import on_new_message, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
 
@@ -108,8 +109,7 @@ def thread_items() -> rx.Component:
             ChatWidgetState.has_session,
             rx.fragment(
                 rx.foreach(ConversationRoomState.messages, lambda m: message_bubble(m, "shopper")),
-                # Remounts whenever a message arrives, so replies in view are marked seen.
-                rx.box(key=ConversationRoomState.last_seq, on_mount=ChatWidgetState.sync_seen, display="none"),
+                on_new_message(replies_seen_marker),
             ),
         ),
         rx.foreach(ChatWidgetState.pending, lambda p: pending_bubble(p, ChatWidgetState.retry)),
@@ -186,11 +186,7 @@ def chat_widget() -> rx.Component:
     """The widget for a page whose route has a `product_id` parameter; starts closed."""
     return rx.box(
         rx.cond(chat_open.value, panel()),
-        # Remounts whenever a message arrives while the panel is closed, to update the badge.
-        rx.cond(
-            ~chat_open.value & ChatWidgetState.has_session,
-            rx.box(key=ConversationRoomState.last_seq, on_mount=ChatWidgetState.sync_unread, display="none"),
-        ),
+        rx.cond(~chat_open.value & ChatWidgetState.has_session, on_new_message(unread_marker)),
         launcher(),
         class_name="chat-widget",
     )

@@ -1,0 +1,34 @@
+"""Invisible markers that call a handler each time a conversation gets a new message.
+
+Each is a React component of its own (`rx.memo`) keyed by the room's newest
+`seq`: a new message remounts it, and its `on_mount` fires in that tab only.
+(A plain element's `on_mount` lives in its page's hooks and would not re-fire.)
+"""
+
+import reflex as rx
+
+from rxchat.states.console import AgentConsoleState
+from rxchat.states.room import ConversationRoomState
+from rxchat.states.widget import ChatWidgetState
+
+
+@rx.memo
+def replies_seen_marker(seq: rx.Var[int]) -> rx.Component:
+    """Open widget: agent replies in view count as seen."""
+    return rx.box(on_mount=ChatWidgetState.sync_seen, data_seq=seq, display="none")
+
+
+@rx.memo
+def unread_marker(seq: rx.Var[int]) -> rx.Component:
+    """Closed widget: recount replies not yet seen, for the launcher's badge."""
+    return rx.box(on_mount=ChatWidgetState.sync_unread, data_seq=seq, display="none")
+
+
+@rx.memo
+def read_marker(seq: rx.Var[int]) -> rx.Component:
+    """Console: what it shows counts as read by staff."""
+    return rx.box(on_mount=AgentConsoleState.mark_read, data_seq=seq, display="none")
+
+
+def on_new_message(marker) -> rx.Component:
+    return marker(seq=ConversationRoomState.last_seq, key=ConversationRoomState.last_seq)
