@@ -1,6 +1,21 @@
 """The store's frame: header with the colour-mode switch, and the page body."""
 
 import reflex as rx
+from reflex_base.style import resolved_color_mode
+
+from rxchat.states.widget import ChatWidgetState
+
+
+def theme_switch() -> rx.Component:
+    """Light/dark switch; the choice is also kept in the shopper's chat preferences."""
+    return rx.icon_button(
+        rx.color_mode_cond(light=rx.icon("moon", size=18), dark=rx.icon("sun", size=18)),
+        on_click=[rx.toggle_color_mode, ChatWidgetState.remember_theme(resolved_color_mode)],
+        variant="ghost",
+        color_scheme="gray",
+        aria_label="Switch light or dark theme",
+        data_testid="theme-switch",
+    )
 
 
 def store_header() -> rx.Component:
@@ -13,7 +28,7 @@ def store_header() -> rx.Component:
             high_contrast=True,
         ),
         rx.spacer(),
-        rx.color_mode.button(aria_label="Switch light or dark theme"),
+        theme_switch(),
         align="center",
         class_name="store-header",
     )

@@ -25,6 +25,12 @@ def unread_marker(seq: rx.Var[int]) -> rx.Component:
 
 
 @rx.memo
+def record_marker(record: rx.Var[str]) -> rx.Component:
+    """Widget without a session: another tab may have started one for this product."""
+    return rx.box(on_mount=ChatWidgetState.sync_record, display="none")
+
+
+@rx.memo
 def read_marker(seq: rx.Var[int]) -> rx.Component:
     """Console: what it shows counts as read by staff."""
     return rx.box(on_mount=AgentConsoleState.mark_read, data_seq=seq, display="none")

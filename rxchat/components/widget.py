@@ -9,7 +9,7 @@ from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.message import message_bubble, pending_bubble
-from rxchat.components.reactions import on_new_message, replies_seen_marker, unread_marker
+from rxchat.components.reactions import on_new_message, record_marker, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
 
@@ -159,6 +159,62 @@ def composer() -> rx.Component:
     )
 
 
+def profile_form() -> rx.Component:
+    """Optional name and email, remembered across products and visits."""
+    return rx.form(
+        rx.vstack(
+            rx.text("Your details (optional)", size="1", weight="bold"),
+            rx.hstack(
+                rx.input(name="name", placeholder="Name", default_value=ChatWidgetState.profile_name,
+                         max_length=80, data_testid="chat-name-input", aria_label="Your name", size="1", width="100%"),
+                rx.input(name="email", type="email", placeholder="Email", default_value=ChatWidgetState.profile_email,
+                         max_length=254, data_testid="chat-email-input", aria_label="Your email", size="1",
+                         width="100%"),
+                rx.button("Save", type="submit", size="1", variant="soft", data_testid="chat-save-profile"),
+                width="100%",
+                spacing="2",
+            ),
+            rx.cond(ChatWidgetState.profile_notice != "",
+                    rx.text(ChatWidgetState.profile_notice, size="1", color=rx.color("green", 11))),
+            spacing="1",
+            width="100%",
+        ),
+        on_submit=ChatWidgetState.save_profile,
+        reset_on_submit=False,
+        # The browser's own email check would block the submit silently; ours says why.
+        no_validate=True,
+        width="100%",
+    )
+
+
+def erase_controls() -> rx.Component:
+    return rx.cond(
+        ChatWidgetState.has_session,
+        rx.cond(
+            ChatWidgetState.confirming_erase,
+            rx.hstack(
+                rx.text("Erase this conversation for good?", size="1"),
+                rx.button("Erase", size="1", color_scheme="red", on_click=ChatWidgetState.erase_conversation,
+                          data_testid="chat-erase-confirm"),
+                rx.button("Keep", size="1", variant="soft", color_scheme="gray", on_click=ChatWidgetState.cancel_erase),
+                align="center",
+                spacing="2",
+            ),
+            rx.button(rx.icon("trash-2", size=14), "Erase conversation", size="1", variant="ghost", color_scheme="gray",
+                      on_click=ChatWidgetState.ask_erase, data_testid="chat-erase"),
+        ),
+    )
+
+
+def details() -> rx.Component:
+    """Profile and erase, folded away so the thread keeps the room."""
+    return rx.el.details(
+        rx.el.summary("Your details and privacy", class_name="chat-details-summary"),
+        rx.vstack(profile_form(), erase_controls(), spacing="2", padding_top="6px"),
+        class_name="chat-details",
+    )
+
+
 def panel() -> rx.Component:
     return rx.card(
         header(),
@@ -174,6 +230,7 @@ def panel() -> rx.Component:
                        data_testid="chat-error"),
         ),
         composer(),
+        details(),
         on_mount=ChatWidgetState.open_chat,
         data_testid="chat-panel",
         class_name="chat-panel",
@@ -187,6 +244,10 @@ def chat_widget() -> rx.Component:
     return rx.box(
         rx.cond(chat_open.value, panel()),
         rx.cond(~chat_open.value & ChatWidgetState.has_session, on_new_message(unread_marker)),
+        rx.cond(
+            ~ChatWidgetState.has_session & (ChatWidgetState.chat_session_data != ""),
+            record_marker(record=ChatWidgetState.chat_session_data, key=ChatWidgetState.chat_session_data),
+        ),
         launcher(),
         class_name="chat-widget",
     )

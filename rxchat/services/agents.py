@@ -8,7 +8,6 @@ an agent or signing out takes effect on the very next request.
 
 import asyncio
 import hashlib
-import re
 import secrets
 import time
 from collections import deque
@@ -21,11 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import utcnow
 from rxchat.models import Agent, AgentCredential, AgentPublic
-from rxchat.services import errors
+from rxchat.services import errors, profile
 
 CONSOLE_SIGN_IN_TTL = timedelta(days=7)  # a console sign-in lasts this long
 MIN_PASSWORD_CHARS = 12
-EMAIL_RE = re.compile(r"^[^@\s<>\"'`]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 FAILED_SIGN_INS_ALLOWED = 5  # per email and per address within the window
 FAILED_SIGN_IN_WINDOW_SECS = 300
 
@@ -62,9 +60,7 @@ def hash_token(token: str) -> str:
 
 
 def normalize_email(email: object) -> str:
-    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.match(email.strip()):
-        raise errors.InvalidInput("That is not a valid email address.")
-    return email.strip().lower()
+    return profile.clean_email(email)
 
 
 def _check_password(password: object) -> str:

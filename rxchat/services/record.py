@@ -7,11 +7,12 @@ types, missing fields and oversized values give a clean record, never an error.
 """
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rxchat.clock import iso, utcnow
 from rxchat.services import ids
+from rxchat.settings import settings
 
 MAX_RECORD_CHARS = 64_000  # a larger value is ignored and replaced
 
@@ -82,6 +83,22 @@ def _iso_or(value: object, default: str) -> str:
     except ValueError:
         return default
     return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+
+
+def drop_expired(record: dict[str, Any], *, now: datetime | None = None) -> bool:
+    """Remove entries past the session lifetimes (by the record's own times); True if any went."""
+    now = now or utcnow()
+    expired = []
+    for key, entry in record["productSessions"].items():
+        if entry["messageCount"] == 0:
+            limit, since = timedelta(hours=settings.empty_session_ttl_hours), entry["createdAt"]
+        else:
+            limit, since = timedelta(days=settings.session_ttl_days), entry["lastActivity"]
+        if datetime.fromisoformat(since.replace("Z", "+00:00")) < now - limit:
+            expired.append(key)
+    for key in expired:
+        del record["productSessions"][key]
+    return bool(expired)
 
 
 def dump_record(record: dict[str, Any]) -> str:

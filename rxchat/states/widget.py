@@ -15,7 +15,7 @@ import reflex as rx
 from rxchat import db, realtime
 from rxchat.clock import iso, utcnow
 from rxchat.models import ChatSession
-from rxchat.services import chat, console, ids, record
+from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
 from rxchat.states.room import ConversationRoomState, MessageView, Segment, room_key, to_view
@@ -40,6 +40,10 @@ class ChatWidgetState(rx.State):
     chat_session_data: str = rx.LocalStorage(name="chat_session_data", sync=True)
 
     has_session: bool = False
+    confirming_erase: bool = False
+    profile_name: str = ""
+    profile_email: str = ""
+    profile_notice: str = ""
     agent_online: bool = False
     unread: int = 0
     pending: list[PendingMessage] = []
@@ -76,11 +80,12 @@ class ChatWidgetState(rx.State):
         """Runs on every page load and every reconnect: re-read the thread from the database.
 
         Whether the widget is open lives in the browser (it starts closed on
-        every page load), so a reconnect catches up without closing it. Nothing
-        is written to browser storage here.
+        every page load), so a reconnect catches up without closing it. A
+        visitor who never opened the chat has no record, and none is written.
         """
         self.pending = [p for p in self.pending if p.status == "failed"]
         self.error = ""
+        self.confirming_erase = False
         self._product_id = self._current_product_id()
         self._session_id = ""
         self._public_id = ""
@@ -88,43 +93,72 @@ class ChatWidgetState(rx.State):
         self.unread = 0
         self.agent_online = realtime.agents_online()
         realtime.watch_widget(self.router.session.client_token, type(self))
-        data = record.load_record(self.chat_session_data, self.global_chat_session)
-        entry = data["productSessions"].get(record.product_key(self._product_id))
-        if entry is None:
+        if not self.chat_session_data:
             return
+        data = self._load_record()
         async with db.session() as s:
-            chat_session = await chat.find_session(s, session_id=entry["sessionId"])
-            if chat_session is not None and chat_session.product_id == self._product_id:
-                await self._join(s, chat_session)
+            chat_session = await self._session_from_record(s, data)
+            if chat_session is not None:
                 self.unread = await console.unread_replies(s, chat_session=chat_session)
+        self._save_record(data)
 
     @rx.event
     async def open_chat(self):
         """The panel opened: write the record (first time), show the thread, mark replies seen."""
         self.error = ""
-        product_id = self._product_id or self._current_product_id()
-        self._product_id = product_id
+        self._product_id = self._product_id or self._current_product_id()
         data = self._load_record()
-        key = record.product_key(product_id)
-        entry = data["productSessions"].get(key)
+        prefs = data["userPreferences"]
+        self.profile_name, self.profile_email = prefs.get("name", ""), prefs.get("email", "")
         try:
             async with db.session() as s:
-                self.product_name = (await chat.get_product(s, product_id=product_id)).name
-                chat_session = await self._session(s)
-                if chat_session is None and entry is not None:
-                    chat_session = await chat.find_session(s, session_id=entry["sessionId"])
-                    if chat_session is not None and chat_session.product_id == product_id:
-                        await self._join(s, chat_session)
-                    else:
-                        logger.info("a browser record held an unknown, expired or foreign session id; starting fresh")
-                        chat_session = None
-                if chat_session is None and key in data["productSessions"]:
-                    del data["productSessions"][key]
+                self.product_name = (await chat.get_product(s, product_id=self._product_id)).name
+                chat_session = await self._session(s) or await self._session_from_record(s, data)
                 if chat_session is not None:
                     await self._mark_seen(s, chat_session)
         except ProductNotFound:
             self.error = "Chat is not available for this product."
         self._save_record(data)
+
+    @rx.event
+    async def sync_record(self):
+        """Another tab changed the record: join the session it started for this product."""
+        if self.has_session or not self.chat_session_data:
+            return
+        data = self._load_record()
+        async with db.session() as s:
+            await self._session_from_record(s, data)
+
+    async def _session_from_record(self, s, data: dict) -> ChatSession | None:
+        """The live session the record names for this product, joined; repairs the record on the way.
+
+        Expired entries are dropped; an id of the original system that the
+        server knows is rotated to a strong one; an unknown, malformed,
+        expired or foreign id is dropped, so the next message starts fresh.
+        """
+        record.drop_expired(data)
+        key = record.product_key(self._product_id)
+        entry = data["productSessions"].get(key)
+        if entry is None:
+            return None
+        chat_session = None
+        if ids.is_legacy_session_id(entry["sessionId"]):
+            chat_session = await lifecycle.adopt_legacy_session(
+                s, product_id=self._product_id, legacy_id=entry["sessionId"]
+            )
+            if chat_session is not None:
+                entry["sessionId"] = chat_session.session_id
+                logger.info("adopted a conversation of the original system and rotated its id")
+        else:
+            chat_session = await chat.find_session(s, session_id=entry["sessionId"])
+        if chat_session is None or chat_session.product_id != self._product_id:
+            logger.info("a browser record held an unknown, expired or foreign session id; starting fresh")
+            del data["productSessions"][key]
+            return None
+        entry["messageCount"] = chat_session.message_count
+        entry["lastActivity"] = iso(chat_session.last_activity)
+        await self._join(s, chat_session)
+        return chat_session
 
     @rx.event
     async def sync_seen(self):
@@ -197,7 +231,7 @@ class ChatWidgetState(rx.State):
         pending = next(p for p in self.pending if p.key == key)
         try:
             async with db.session() as s:
-                chat_session = await self._session(s)
+                chat_session = await self._session(s) or await self._session_from_record(s, self._load_record())
                 if chat_session is None:
                     chat_session = await self._start_session(s)
                 message, _new = await chat.post_message(
@@ -265,3 +299,64 @@ class ChatWidgetState(rx.State):
             page, before = await chat.list_messages(s, chat=chat_session, before=self.earlier_before)
         self.earlier = [to_view(m) for m in reversed(page)] + self.earlier
         self.earlier_before = before or 0
+
+    @rx.event
+    async def save_profile(self, form_data: dict):
+        """Remember name and email across products and visits; attach them to this conversation."""
+        try:
+            name, email = profile.clean_profile(form_data.get("name", ""), form_data.get("email", ""))
+        except InvalidInput as refused:
+            self.error, self.profile_notice = refused.message, ""
+            return
+        data = self._load_record()
+        data["userPreferences"] = {
+            **{k: v for k, v in data["userPreferences"].items() if k == "theme"},
+            **({"name": name} if name else {}),
+            **({"email": email} if email else {}),
+        }
+        async with db.session() as s:
+            chat_session = await self._session(s)
+            if chat_session is not None:
+                await profile.update_customer(s, chat_session=chat_session, name=name, email=email)
+                entry = data["productSessions"].get(record.product_key(self._product_id))
+                if entry is not None:
+                    for field, value in (("customerName", name), ("customerEmail", email)):
+                        if value:
+                            entry[field] = value
+                        else:
+                            entry.pop(field, None)
+        self._save_record(data)
+        self.profile_name, self.profile_email = name or "", email or ""
+        self.error, self.profile_notice = "", "Saved. We'll use these details for your chats."
+
+    @rx.event
+    def remember_theme(self, current: str):
+        """The colour-mode switch was pressed while showing `current`: remember the new mode."""
+        if not self.chat_session_data:
+            return  # nothing is written before the shopper first opens the chat
+        data = self._load_record()
+        data["userPreferences"]["theme"] = "light" if current == "dark" else "dark"
+        self._save_record(data)
+
+    @rx.event
+    def ask_erase(self):
+        self.confirming_erase = True
+
+    @rx.event
+    def cancel_erase(self):
+        self.confirming_erase = False
+
+    @rx.event
+    async def erase_conversation(self):
+        """Delete this product's conversation on the server and from the browser record."""
+        self.confirming_erase = False
+        async with db.session() as s:
+            chat_session = await self._session(s)
+            if chat_session is not None:
+                await chat.delete_session(s, chat=chat_session)
+        data = self._load_record()
+        data["productSessions"].pop(record.product_key(self._product_id), None)
+        self._save_record(data)
+        self._session_id = self._public_id = ""
+        self.has_session = False
+        self.earlier, self.earlier_before, self.pending, self.unread = [], 0, [], 0

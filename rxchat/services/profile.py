@@ -1,0 +1,34 @@
+"""A shopper's optional name and email: validated once here, attached to their conversations."""
+
+import re
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rxchat.models import ChatSession
+from rxchat.services import errors
+from rxchat.settings import settings
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"'`]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+EMAIL_MAX_CHARS = 254
+
+
+def clean_email(email: object) -> str:
+    """A syntactically valid email, trimmed and lower-cased; InvalidInput otherwise."""
+    if not isinstance(email, str) or len(email.strip()) > EMAIL_MAX_CHARS or not EMAIL_RE.match(email.strip()):
+        raise errors.InvalidInput("That is not a valid email address.")
+    return email.strip().lower()
+
+
+def clean_profile(name: object, email: object) -> tuple[str | None, str | None]:
+    """Both optional: empty means 'not given'."""
+    name_text = name.strip() if isinstance(name, str) else ""
+    if len(name_text) > settings.max_name_chars or not name_text.isprintable():
+        raise errors.InvalidInput(f"A name is at most {settings.max_name_chars} printable characters.")
+    email_text = email.strip() if isinstance(email, str) else ""
+    return name_text or None, clean_email(email_text) if email_text else None
+
+
+async def update_customer(db: AsyncSession, *, chat_session: ChatSession, name: str | None, email: str | None) -> None:
+    chat_session.customer_name, chat_session.customer_email = name, email
+    db.add(chat_session)
+    await db.commit()
