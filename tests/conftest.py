@@ -17,6 +17,8 @@ from server import AppServer, base_env, copy_app, run_cli  # noqa: E402
 TEST_SETTINGS = {
     "RXCHAT_MESSAGES_PER_MINUTE": "1000",
     "RXCHAT_SESSIONS_PER_HOUR": "1000",
+    # The served app's sweeper never fires during a run; tests sweep on demand.
+    "RXCHAT_SWEEP_INTERVAL_SECONDS": "86400",
 }
 os.environ.update(TEST_SETTINGS)
 
@@ -29,7 +31,10 @@ def served_app(request) -> AppServer:
     database and server log included, while this server still uses them.
     """
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-served-"))
-    env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", **TEST_SETTINGS)
+    clock = workdir / "clock-offset"
+    clock.write_text("0")
+    env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", RXCHAT_CLOCK_OFFSET_FILE=str(clock),
+                   **TEST_SETTINGS)
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
     # A private copy: building .web/ in the checkout would break a server someone else runs from it.

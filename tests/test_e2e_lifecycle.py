@@ -1,0 +1,238 @@
+"""The anonymous session lifecycle in a real browser: the record, tabs, legacy data, expiry, erase, preferences."""
+
+import json
+import re
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from server import run_cli
+
+pytestmark = pytest.mark.e2e
+
+PRODUCT = "aurora-lamp"
+OTHER_PRODUCT = "sku-4417"
+SESSION_ID = re.compile(r"^cs_[0-9a-f]{48}$")
+DAY_SECS = 86_400
+
+
+def visit(page: Page, url: str, product_id: str = PRODUCT) -> None:
+    page.goto(f"{url}/products/{product_id}")
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+
+
+def open_chat(page: Page) -> None:
+    page.get_by_test_id("chat-launcher").click()
+    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+
+
+def send(page: Page, text: str) -> None:
+    page.get_by_test_id("chat-input").fill(text)
+    page.get_by_test_id("chat-input").press("Enter")
+    expect(page.get_by_test_id("chat-message").filter(has_text=text)).to_have_attribute("data-status", "sent")
+
+
+def record(page: Page) -> dict:
+    raw = page.evaluate("localStorage.getItem('chat_session_data')")
+    return json.loads(raw) if raw else {}
+
+
+def entry(page: Page, product_id: str = PRODUCT) -> dict | None:
+    return record(page).get("productSessions", {}).get(f"product_{product_id}")
+
+
+def wait_for_entry(page: Page, product_id: str = PRODUCT, **expected) -> dict:
+    page.wait_for_function(
+        """([key, expected]) => {
+            const e = JSON.parse(localStorage.getItem('chat_session_data') || '{}').productSessions?.[key];
+            return !!e && Object.entries(expected).every(([k, v]) => e[k] === v);
+        }""",
+        arg=[f"product_{product_id}", expected],
+    )
+    return entry(page, product_id)
+
+
+def db_path(served_app) -> Path:
+    return Path(served_app.env["REFLEX_DB_URL"].removeprefix("sqlite:///"))
+
+
+@contextmanager
+def clock_moved(served_app, seconds: int):
+    """Moves the served app's clock forward (its injectable clock), and back afterwards."""
+    offset = Path(served_app.env["RXCHAT_CLOCK_OFFSET_FILE"])
+    offset.write_text(str(seconds))
+    try:
+        yield
+    finally:
+        offset.write_text("0")
+
+
+def insert_legacy_conversation(served_app, legacy_id: str, body: str) -> None:
+    """A conversation adopted from the original system's database, still under its old id."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLite stores UTC times here
+    with sqlite3.connect(db_path(served_app)) as db:
+        cursor = db.execute(
+            "INSERT INTO product_chat_sessions (session_id, public_id, product_id, created_at, last_activity,"
+            " is_active, status, message_count, last_seq, agent_read_seq, shopper_seen_seq)"
+            " VALUES (?, ?, ?, ?, ?, 1, 'open', 1, 1, 0, 0)",
+            (legacy_id, secrets.token_hex(8), PRODUCT, now, now),
+        )
+        db.execute(
+            "INSERT INTO product_chat_messages (session_id, seq, author, body, created_at) VALUES (?, 1, 'shopper', ?, ?)",
+            (cursor.lastrowid, body, now),
+        )
+
+
+def test_nothing_is_stored_until_the_chat_opens_then_the_record_follows_activity(page: Page, served_app):
+    visit(page, served_app.url)
+    assert page.evaluate("Object.keys(localStorage).filter(k => k.includes('chat'))") == []
+    open_chat(page)
+    page.wait_for_function("localStorage.getItem('global_chat_session') !== null")
+    assert record(page)["productSessions"] == {}
+    send(page, "first")
+    first = wait_for_entry(page, messageCount=1)
+    assert SESSION_ID.match(first["sessionId"]) and first["productId"] == PRODUCT and first["isActive"] is True
+    send(page, "second")
+    second = wait_for_entry(page, messageCount=2)
+    assert second["sessionId"] == first["sessionId"]
+    assert second["lastActivity"] >= first["lastActivity"]
+
+
+def test_two_tabs_share_one_session_and_one_live_thread(page: Page, served_app):
+    visit(page, served_app.url)
+    open_chat(page)
+    other_tab = page.context.new_page()
+    visit(other_tab, served_app.url)
+    open_chat(other_tab)
+    send(page, "hello from the first tab")
+    expect(other_tab.get_by_test_id("chat-message-list")).to_contain_text("hello from the first tab")
+    send(other_tab, "and from the second")
+    expect(page.get_by_test_id("chat-message-list")).to_contain_text("and from the second")
+    wait_for_entry(page, messageCount=2)
+    assert entry(page)["sessionId"] == entry(other_tab)["sessionId"]
+
+
+CORRUPT_RECORDS = {
+    "invalid JSON": "{not json",
+    "an array": "[]",
+    "sessions not an object": '{"productSessions": "oops"}',
+    "a bare malformed id": '{"productSessions": {"product_aurora-lamp": "garbage"}}',
+    "an unknown legacy bare id": '{"productSessions": {"product_aurora-lamp": "session_1700000000000_ab12cd_fp9"}}',
+    "a number as id": '{"productSessions": {"product_aurora-lamp": {"sessionId": 42, "productId": 7}}}',
+    "wrong field types": '{"productSessions": {"product_aurora-lamp": {"sessionId": "cs_' + "0" * 48
+    + '", "messageCount": "many", "isActive": "yes", "createdAt": 5}}, "userPreferences": []}',
+    "a value too large to send": json.dumps({"productSessions": {}, "padding": "x" * 400_000}),
+}
+
+
+@pytest.mark.parametrize("raw", CORRUPT_RECORDS.values(), ids=CORRUPT_RECORDS.keys())
+def test_corrupted_or_legacy_record_recovers(page: Page, served_app, raw: str):
+    visit(page, served_app.url)
+    page.evaluate("raw => localStorage.setItem('chat_session_data', raw)", raw)
+    visit(page, served_app.url)
+    open_chat(page)
+    expect(page.get_by_test_id("chat-message")).to_have_count(0)
+    send(page, "still works")
+    expect(page.get_by_test_id("chat-error")).to_have_count(0)
+    assert SESSION_ID.match(wait_for_entry(page, messageCount=1)["sessionId"])
+
+
+def test_legacy_id_known_to_the_server_keeps_the_thread_and_is_rotated(page: Page, served_app):
+    legacy_id = f"session_{1_700_000_000_000 + secrets.randbelow(10**9)}_{secrets.token_hex(4)}_fp{secrets.token_hex(3)}"
+    insert_legacy_conversation(served_app, legacy_id, "asked before the move")
+    visit(page, served_app.url)
+    page.evaluate(
+        "id => localStorage.setItem('chat_session_data', JSON.stringify({productSessions: {'product_aurora-lamp': id}}))",
+        legacy_id,
+    )
+    visit(page, served_app.url)
+    open_chat(page)
+    expect(page.get_by_test_id("chat-message-list")).to_contain_text("asked before the move")
+    page.wait_for_function("!localStorage.getItem('chat_session_data').includes('session_')")
+    assert SESSION_ID.match(entry(page)["sessionId"])
+    old = page.request.get(f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{legacy_id}/messages")
+    assert old.status == 404
+
+
+def test_expired_entries_leave_the_record_and_a_fresh_thread_starts(page: Page, served_app):
+    visit(page, served_app.url)
+    open_chat(page)
+    send(page, "a question from long ago")
+    old_id = wait_for_entry(page, messageCount=1)["sessionId"]
+    with clock_moved(served_app, 31 * DAY_SECS):
+        visit(page, served_app.url)
+        page.wait_for_function("!localStorage.getItem('chat_session_data').includes('product_aurora-lamp')")
+        open_chat(page)
+        expect(page.get_by_test_id("chat-message")).to_have_count(0)
+        send(page, "a new question")
+        assert wait_for_entry(page, messageCount=1)["sessionId"] != old_id
+        swept = run_cli("sweep", env=served_app.env)
+    assert re.search(r"\b[1-9]\d* expired session", swept), swept
+
+
+def test_erase_removes_the_thread_everywhere(browser: Browser, page: Page, served_app):
+    email = f"eraser-{secrets.token_hex(3)}@example.com"
+    run_cli("create-agent", "--email", email, "--name", "Eve", "--password-stdin", env=served_app.env,
+            stdin="a long enough password\n")
+    visit(page, served_app.url)
+    open_chat(page)
+    marker = f"please erase me {secrets.token_hex(3)}"
+    send(page, marker)
+    session_id = wait_for_entry(page, messageCount=1)["sessionId"]
+
+    agent = browser.new_context().new_page()
+    agent.goto(f"{served_app.url}/agent/login")
+    expect(agent.get_by_test_id("agent-login-submit")).to_be_enabled()
+    agent.get_by_test_id("agent-login-email").fill(email)
+    agent.get_by_test_id("agent-login-password").fill("a long enough password")
+    agent.get_by_test_id("agent-login-submit").click()
+    agent.get_by_test_id("agent-conversation-item").filter(has_text=marker).click()
+    expect(agent.get_by_test_id("agent-thread")).to_contain_text(marker)
+
+    page.locator(".chat-details-summary").click()
+    page.get_by_test_id("chat-erase").click()
+    page.get_by_test_id("chat-erase-confirm").click()
+    expect(page.get_by_test_id("chat-message")).to_have_count(0)
+    page.wait_for_function("!localStorage.getItem('chat_session_data').includes('product_aurora-lamp')")
+    expect(agent.get_by_test_id("agent-conversation-erased")).to_be_visible()
+    expect(agent.get_by_test_id("agent-conversation-item").filter(has_text=marker)).to_have_count(0)
+    gone = page.request.get(f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}")
+    assert gone.status == 404
+    agent.context.close()
+
+
+def test_profile_is_validated_remembered_and_attached_to_new_threads(page: Page, served_app):
+    visit(page, served_app.url)
+    open_chat(page)
+    page.locator(".chat-details-summary").click()
+    page.get_by_test_id("chat-email-input").fill("not an email")
+    page.get_by_test_id("chat-save-profile").click()
+    expect(page.get_by_test_id("chat-error")).to_contain_text("email")
+    page.get_by_test_id("chat-name-input").fill("Maria")
+    page.get_by_test_id("chat-email-input").fill("Maria@Example.com")
+    page.get_by_test_id("chat-save-profile").click()
+    expect(page.get_by_test_id("chat-error")).to_have_count(0)
+    page.wait_for_function("JSON.parse(localStorage.getItem('chat_session_data')).userPreferences.name === 'Maria'")
+
+    visit(page, served_app.url, OTHER_PRODUCT)
+    open_chat(page)
+    page.locator(".chat-details-summary").click()
+    expect(page.get_by_test_id("chat-name-input")).to_have_value("Maria")
+    expect(page.get_by_test_id("chat-email-input")).to_have_value("maria@example.com")
+    send(page, "question with my details")
+    assert wait_for_entry(page, OTHER_PRODUCT, messageCount=1)["customerName"] == "Maria"
+
+
+def test_theme_choice_is_remembered_across_visits(page: Page, served_app):
+    visit(page, served_app.url)
+    open_chat(page)
+    page.get_by_test_id("theme-switch").click()
+    page.wait_for_function("!!JSON.parse(localStorage.getItem('chat_session_data')).userPreferences.theme")
+    chosen = record(page)["userPreferences"]["theme"]
+    visit(page, served_app.url)
+    expect(page.locator("html")).to_have_class(re.compile(chosen))
