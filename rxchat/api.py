@@ -1,4 +1,5 @@
-"""The HTTP API under /api: a shopper's chat sessions and messages.
+"""The HTTP API under /api: a shopper's chat sessions and messages (here), staff's under /api/agent
+(rxchat/api_staff.py, authenticated by API tokens).
 
 Thin by design: each route takes its input, awaits one service call and
 returns a public shape; rxchat.services decide everything (validation of
@@ -11,10 +12,11 @@ app must answer every /api path itself (a catch-all 404/405), and everything
 else falls through to Reflex untouched.
 
 Errors are always `{"error": {"code": ..., "message": ...}}`, never a stack
-trace: domain errors keep their own status and code; validation 422; malformed
-JSON 400; JSON nested deeper than MAX_JSON_DEPTH 400; bodies over
-MAX_BODY_BYTES 413; rate limits 429 with Retry-After; anything unexpected a
-generic 500. OpenAPI: /api/openapi.json, browsable at /api/docs.
+trace: domain errors keep their own status, code and headers (a staff 401
+carries WWW-Authenticate); validation 422; malformed JSON 400; JSON nested
+deeper than MAX_JSON_DEPTH 400; bodies over MAX_BODY_BYTES 413; rate limits
+429 with Retry-After; anything unexpected a generic 500. OpenAPI:
+/api/openapi.json, browsable at /api/docs.
 """
 
 import logging
@@ -233,8 +235,8 @@ async def post_message(
         s, chat=current, author="shopper", body=payload.content, client_key=idempotency_key
     )
     if not created:
-        if message.body != chat.clean_body(payload.content):
-            raise IdempotencyKeyReused()
+        if message.author != "shopper" or message.body != chat.clean_body(payload.content):
+            raise IdempotencyKeyReused()  # keys are per conversation: an agent's reply is not this retry
         response.status_code = 200
     return message
 
@@ -277,8 +279,10 @@ def _is_api_path(path: str) -> bool:
 
 async def _on_chat_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, errors.ChatError)
-    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, errors.RateLimited) else None
-    return error_response(error.status, error.code, error.message, headers)
+    headers = dict(getattr(error, "headers", None) or {})  # e.g. WWW-Authenticate on a 401
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    return error_response(error.status, error.code, error.message, headers or None)
 
 
 async def _on_validation_error(_request: Request, error: Exception) -> JSONResponse:
@@ -423,10 +427,12 @@ class ApiGuard:
 
 def build_api() -> FastAPI:
     """The FastAPI app serving /api, for `rx.App(api_transformer=...)` (and the tests, on its own)."""
+    from rxchat import api_staff  # here, not at the top: api_staff builds on this module's shapes
+
     redaction.install()
     api = FastAPI(
         title="rxchat API",
-        summary="Live product chat for online stores: a shopper's sessions and messages.",
+        summary="Live product chat for online stores: a shopper's sessions and messages, and staff replies.",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
@@ -435,6 +441,7 @@ def build_api() -> FastAPI:
     )
     api.include_router(sessions)
     api.include_router(messages)
+    api.include_router(api_staff.router)
     api.add_api_route(API_PREFIX, _unknown_api_path, methods=ALL_METHODS, include_in_schema=False)
     api.add_api_route(f"{API_PREFIX}/{{path:path}}", _unknown_api_path, methods=ALL_METHODS, include_in_schema=False)
     api.add_exception_handler(errors.ChatError, _on_chat_error)

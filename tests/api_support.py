@@ -1,4 +1,5 @@
-"""Helpers for the HTTP API tests: a migrated SQLite file per module, the app as served, an httpx client.
+"""Helpers for the HTTP API tests: a migrated SQLite file per module, the app as served, an httpx client,
+staff accounts with API tokens.
 
 The app under test is `rxchat.api.build_api()` with a stand-in for Reflex mounted at "" behind it, exactly
 where `rx.App(api_transformer=...)` mounts the real one, so "falls through to Reflex" is observable.
@@ -18,13 +19,15 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from rxchat import api, db, migrations
-from rxchat.services import catalog
+from rxchat.models import AgentPublic
+from rxchat.services import agents, catalog, chat
 from rxchat.settings import settings
 
 BASE_URL = "http://shop.test"
 DEMO_PRODUCT = "aurora-lamp"  # a product of the demo catalog
 OTHER_PRODUCT = "summit-backpack"  # another one, for "foreign session" cases
 REFLEX_STAND_IN_PAGE = "<html>reflex stand-in 404</html>"
+AGENT_PASSWORD = "correct horse battery staple"  # every test agent's; long enough for the service's rule
 
 
 @asynccontextmanager
@@ -90,3 +93,38 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert body["error"]["code"] == code
     return body["error"]
+
+
+# --- staff ----------------------------------------------------------------------------------------------------
+
+
+async def new_agent(email: str, name: str = "Sam Staff") -> tuple[AgentPublic, str]:
+    """A staff account created through the service, and a new API token for it (as create-api-token prints)."""
+    async with db.session() as s:
+        agent = await agents.create_agent(s, email=email, name=name, password=AGENT_PASSWORD)
+        token = await agents.create_api_token(s, email=email)
+    return agent, token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def conversation_of(session_id: str) -> str:
+    """The public handle staff use for a shopper's session."""
+    async with db.session() as s:
+        found = await chat.find_session(s, session_id=session_id)
+    assert found is not None
+    return found.public_id
+
+
+def conversations_url() -> str:
+    return "/api/agent/conversations"
+
+
+def conversation_url(conversation: str) -> str:
+    return f"{conversations_url()}/{conversation}"
+
+
+def replies_url(conversation: str) -> str:
+    return f"{conversation_url(conversation)}/messages"

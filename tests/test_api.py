@@ -406,7 +406,7 @@ async def test_openapi_document_is_served(client):
     assert response.status_code == 200
     document = response.json()
     paths = document["paths"]
-    assert set(paths) == {
+    assert {path for path in paths if not path.startswith("/api/agent/")} == {  # staff: test_api_agent.py
         "/api/products/{product_id}/chat/sessions",
         "/api/products/{product_id}/chat/sessions/{session_id}",
         "/api/products/{product_id}/chat/sessions/{session_id}/messages",

@@ -16,8 +16,10 @@ from api_support import (
     DEMO_PRODUCT,
     api_database,
     assert_error,
+    bearer,
     client_for,
     messages_url,
+    new_agent,
     new_session,
     served_app,
     session_url,
@@ -385,7 +387,17 @@ def live_session(new_live_session):
     return new_live_session()
 
 
-@schema.parametrize()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live_staff(app):
+    """A staff API token and a conversation with a message, so fuzzed staff calls get past 401 and 404."""
+    _agent, token = await new_agent("fuzz@shop.test", "Fuzz")
+    async with db.session() as s:
+        current = await chat.create_session(s, product_id=DEMO_PRODUCT)
+        await chat.post_message(s, chat=current, author="shopper", body="fuzz me")
+    return {"headers": bearer(token), "conversation": current.public_id}
+
+
+@schema.exclude(tag="staff").parametrize()
 @hypothesis.settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_fuzzed_from_openapi_never_fails_on_the_server(case, live_session, new_live_session):
     parameters = case.path_parameters or {}
@@ -395,3 +407,14 @@ def test_api_fuzzed_from_openapi_never_fails_on_the_server(case, live_session, n
             parameters["session_id"] = new_live_session() if case.method == "DELETE" else live_session
 
     case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+
+
+@schema.include(tag="staff").parametrize()
+@hypothesis.settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+def test_staff_api_fuzzed_with_a_valid_token_never_fails_on_the_server(case, live_staff):
+    """The /api/agent routes with a real token (401s have their own tests), half of them on a real conversation."""
+    parameters = case.path_parameters or {}
+    if len(str(parameters.get("conversation", ""))) % 2 == 0:
+        parameters["conversation"] = live_staff["conversation"]
+
+    case.call_and_validate(headers=live_staff["headers"], checks=[not_a_server_error, response_schema_conformance])

@@ -1,0 +1,254 @@
+"""The staff half of the HTTP API under /api/agent: the inbox, threads, replies, closing and reopening.
+
+Every route needs `Authorization: Bearer <token>` with a token from `python -m rxchat create-api-token
+--email E` (an "api" credential). A console sign-in token, a shopper's session id, a revoked token or the
+token of a deactivated agent answers 401 with `WWW-Authenticate: Bearer`; the check reads the database on
+every request, so `deactivate-agent` takes effect at once.
+
+Conversations are addressed by their public handle (`conversation`), never by the shopper's secret session
+id, and no staff response carries one. Thin like rxchat/api.py: each route awaits service calls and
+returns public shapes; a reply goes through rxchat.services.chat like a console reply, so it is published
+live to the shopper's widget after it commits.
+
+`router` is included by `rxchat.api.build_api()`, which also supplies the JSON error handling.
+"""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from rxchat.api import (
+    API_PREFIX,
+    MAX_SEQ,
+    DbDep,
+    ErrorResponse,
+    IdempotencyKeyReused,
+    MessagePage,
+)
+from rxchat.clock import iso
+from rxchat.models import AgentPublic, ChatSession, ConversationSummary, MessagePublic
+from rxchat.services import agents, chat, console, errors, ids
+from rxchat.settings import settings
+
+CONVERSATION_DOC = "The conversation's public handle (16 hex digits) from the inbox; unknown or erased ones answer 404."
+TOKEN_DOC = "A staff API token from `python -m rxchat create-api-token --email E`, as `Authorization: Bearer <token>`."
+MAX_INBOX = 500  # the most conversations one inbox request lists
+
+# --- shapes -----------------------------------------------------------------------------------------------------
+
+
+# The inbox: conversations with at least one message, most recent activity first.
+class ConversationList(BaseModel):
+    conversations: list[ConversationSummary]
+
+
+# One conversation as staff see it; `conversation` is its public handle, never the shopper's session id.
+class ConversationDetail(BaseModel):
+    conversation: str = Field(description="The public handle; use it in the other /api/agent paths.")
+    product_id: str
+    product_name: str
+    shopper_label: str = Field(description="A stable, non-secret name for the shopper across their threads.")
+    customer_name: str | None = None
+    customer_email: str | None = None
+    status: str = Field(description="`open` or `closed`; a new shopper message reopens a closed conversation.")
+    created_at: str
+    last_activity: str
+    message_count: int
+    last_seq: int = Field(description="The seq of the newest message (0 when there is none).")
+    agent_read_seq: int = Field(description="Shopper messages up to this seq have been seen by staff.")
+
+
+# A reply as staff send it; the service trims it and applies the length rules.
+class ReplyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(
+        description=f"The text, stored as sent after trimming; at most {settings.max_message_chars} characters.",
+        examples=["Yes, it is 55 cm wide, so it fits."],
+    )
+
+
+class NotAuthenticated(errors.ChatError):
+    code = "not_authenticated"
+    status = 401
+    message = "Send a staff API token as `Authorization: Bearer <token>`."
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class InvalidToken(NotAuthenticated):
+    code = "invalid_token"
+    message = "This API token is unknown, revoked, or belongs to a deactivated staff account."
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "Malformed or too deeply nested JSON.",
+        401: "Missing, unknown, revoked or non-API token, or a deactivated staff account.",
+        404: "Unknown or erased conversation.",
+        409: "The Idempotency-Key was used for a different message in this conversation.",
+        413: "Request body too large.",
+        422: "Invalid input (empty or too long message, bad parameter).",
+        500: "Unexpected server error.",
+    }
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in (401, *statuses, 500):
+        responses[status] = {"model": ErrorResponse, "description": described[status]}
+    responses[401]["headers"] = {
+        "WWW-Authenticate": {"description": "`Bearer`, as RFC 6750 asks.", "schema": {"type": "string"}}
+    }
+    return responses
+
+
+# --- dependencies ---------------------------------------------------------------------------------------------
+
+bearer = HTTPBearer(scheme_name="StaffToken", description=TOKEN_DOC, auto_error=False)
+
+
+async def current_agent(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], s: DbDep
+) -> AgentPublic:
+    """The active agent whose API token came with the request, or 401."""
+    if credentials is None:
+        raise NotAuthenticated()
+    agent = await agents.agent_for_token(s, token=credentials.credentials, kind="api")
+    if agent is None:
+        raise InvalidToken()
+    return agent
+
+
+CurrentAgent = Annotated[AgentPublic, Depends(current_agent)]
+ConversationId = Annotated[str, Path(description=CONVERSATION_DOC, examples=["3f9a0c1d2e4b5a67"])]
+
+
+async def get_conversation(conversation: ConversationId, s: DbDep) -> ChatSession:
+    """The conversation named by the path, or 404 (session_not_found)."""
+    return await console.get_conversation(s, conversation=conversation)
+
+
+ConversationDep = Annotated[ChatSession, Depends(get_conversation)]
+
+
+async def _detail(s: AsyncSession, conversation: ChatSession) -> ConversationDetail:
+    try:
+        product_name = (await chat.get_product(s, product_id=conversation.product_id)).name
+    except errors.ProductNotFound:  # a product the catalog no longer has: its id names it
+        product_name = conversation.product_id
+    return ConversationDetail(
+        conversation=conversation.public_id,
+        product_id=conversation.product_id,
+        product_name=product_name,
+        shopper_label=console.shopper_label(conversation),
+        customer_name=conversation.customer_name,
+        customer_email=conversation.customer_email,
+        status=conversation.status,
+        created_at=iso(conversation.created_at),
+        last_activity=iso(conversation.last_activity),
+        message_count=conversation.message_count,
+        last_seq=conversation.last_seq,
+        agent_read_seq=conversation.agent_read_seq,
+    )
+
+
+# --- routes ---------------------------------------------------------------------------------------------------
+
+# Authentication runs first for every route here (router dependencies precede the route's own), so an
+# unauthenticated request learns nothing, not even whether a conversation exists.
+router = APIRouter(prefix=f"{API_PREFIX}/agent", tags=["staff"], dependencies=[Depends(current_agent)])
+
+
+@router.get("/conversations", response_model=ConversationList, responses=_errors(422))
+async def list_conversations(
+    s: DbDep,
+    product_id: Annotated[
+        str | None, Query(pattern=ids.PRODUCT_ID_RE.pattern, description="Only conversations about this product.")
+    ] = None,
+    status: Annotated[Literal["open", "closed"] | None, Query(description="Only open or only closed ones.")] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_INBOX, description="How many, most recent activity first.")
+    ] = console.INBOX_SIZE,
+) -> ConversationList:
+    """The inbox: conversations with at least one message, most recent activity first."""
+    found = await console.list_conversations(s, product_id=product_id, status=status, limit=limit)
+    return ConversationList(conversations=found)
+
+
+@router.get("/conversations/{conversation}", response_model=ConversationDetail, responses=_errors(404))
+async def get_conversation_detail(current: ConversationDep, s: DbDep) -> ConversationDetail:
+    """One conversation: its product, shopper, status and counters."""
+    return await _detail(s, current)
+
+
+@router.get("/conversations/{conversation}/messages", response_model=MessagePage, responses=_errors(404, 422))
+async def list_conversation_messages(
+    current: ConversationDep,
+    s: DbDep,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")
+    ] = chat.PAGE_SIZE,
+) -> MessagePage:
+    """The thread newest first, one page at a time (reading does not mark it read)."""
+    page, next_before = await chat.list_messages(s, chat=current, before=before, limit=min(limit, chat.MAX_PAGE_SIZE))
+    return MessagePage(messages=page, next_before=next_before)
+
+
+@router.post(
+    "/conversations/{conversation}/messages",
+    status_code=201,
+    response_model=MessagePublic,
+    response_description="The stored reply.",
+    responses={
+        200: {
+            "model": MessagePublic,
+            "description": "A retry with an Idempotency-Key already used: the reply stored then.",
+        },
+        **_errors(400, 404, 409, 413, 422),
+    },
+)
+async def post_reply(
+    payload: ReplyCreate,
+    current: ConversationDep,
+    agent: CurrentAgent,
+    s: DbDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Up to 64 printable characters; a retry with the same key stores nothing new.",
+        ),
+    ] = None,
+) -> MessagePublic:
+    """Reply as the token's agent; it shows in the shopper's widget at once, under the agent's display name.
+
+    201 with the stored reply; a retry with the same Idempotency-Key answers 200 with it.
+    """
+    # chat.post_message rather than console.reply: the same write and live event, plus whether it is new.
+    message, created = await chat.post_message(
+        s, chat=current, author="agent", body=payload.content, client_key=idempotency_key, agent_name=agent.display_name
+    )
+    if not created:
+        if message.author != "agent" or message.body != chat.clean_body(payload.content):
+            raise IdempotencyKeyReused()
+        response.status_code = 200
+    return message
+
+
+@router.post("/conversations/{conversation}/close", response_model=ConversationDetail, responses=_errors(404))
+async def close_conversation(current: ConversationDep, s: DbDep) -> ConversationDetail:
+    """Mark the conversation closed (idempotent); a new shopper message reopens it."""
+    await console.set_status(s, chat_session=current, status="closed")
+    return await _detail(s, current)
+
+
+@router.post("/conversations/{conversation}/reopen", response_model=ConversationDetail, responses=_errors(404))
+async def reopen_conversation(current: ConversationDep, s: DbDep) -> ConversationDetail:
+    """Mark the conversation open again (idempotent)."""
+    await console.set_status(s, chat_session=current, status="open")
+    return await _detail(s, current)
