@@ -10,8 +10,10 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from rxchat import db, migrations
-from rxchat.services import agents, catalog
+from rxchat.services import agents, catalog, lifecycle
 from rxchat.services.errors import ChatError
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, str]]
@@ -58,6 +60,22 @@ async def _create_api_token(args: argparse.Namespace) -> str:
         return await agents.create_api_token(s, email=args.email)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+async def _sweep(_args: argparse.Namespace) -> str:
+    try:
+        async with db.session() as s:
+            result = await lifecycle.sweep_once(s)
+    except RedisError as error:
+        failure = type(error).__name__
+        raise ChatError(f"Redis, which holds the sweep lock, failed ({failure}); the sweep did not finish.") from error
+    if result is None:
+        raise ChatError("Another sweep is running now; nothing was removed.")
+    return f"Removed {_plural(result.sessions, 'expired session')} and {_plural(result.messages, 'message')}."
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     "migrate": ("apply pending database migrations (idempotent)", _migrate),
     "seed-demo": ("load the demo catalog (idempotent)", _seed_demo),
@@ -65,6 +83,7 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "reset-password": ("set a staff account's password (one line on stdin); ends its sign-ins", _reset_password),
     "deactivate-agent": ("deactivate a staff account; ends its sign-ins and API tokens at once", _deactivate_agent),
     "create-api-token": ("print a new staff API token for the HTTP API", _create_api_token),
+    "sweep": ("remove expired sessions and their messages now, and print how many", _sweep),
 }
 ARGUMENTS = {
     "create-agent": ("email", "name", "password-stdin"),

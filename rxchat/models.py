@@ -33,6 +33,13 @@ class ChatSession(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_chat_sessions_last_activity", "last_activity"),
         sa.Index("ix_chat_sessions_product_activity", "product_id", "last_activity"),
+        # Only sessions that never got a message, by age: how the sweeper finds the expired ones.
+        sa.Index(
+            "ix_chat_sessions_empty_created",
+            "created_at",
+            sqlite_where=sa.text("message_count = 0"),
+            postgresql_where=sa.text("message_count = 0"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
