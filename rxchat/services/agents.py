@@ -9,8 +9,6 @@ an agent or signing out takes effect on the very next request.
 import asyncio
 import hashlib
 import secrets
-import time
-from collections import deque
 from datetime import timedelta
 
 from argon2 import PasswordHasher
@@ -20,12 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import utcnow
 from rxchat.models import Agent, AgentCredential, AgentPublic
-from rxchat.services import errors, profile
+from rxchat.services import errors, limits, profile
 
 CONSOLE_SIGN_IN_TTL = timedelta(days=7)  # a console sign-in lasts this long
 MIN_PASSWORD_CHARS = 12
-FAILED_SIGN_INS_ALLOWED = 5  # per email and per address within the window
-FAILED_SIGN_IN_WINDOW_SECS = 300
 
 _hasher = PasswordHasher()
 # A fixed hash to verify against when the email is unknown, so timing does not tell.
@@ -36,11 +32,6 @@ class InvalidCredentials(errors.ChatError):
     code = "invalid_credentials"
     status = 401
     message = "That email and password do not match an active staff account."
-
-
-class SignInThrottled(errors.RateLimited):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after, f"Too many failed sign-ins. Please wait {retry_after} seconds and try again.")
 
 
 class AgentExists(errors.ChatError):
@@ -124,41 +115,12 @@ async def _revoke_all(db: AsyncSession, agent_id: int | None, *, kind: str | Non
         db.add(credential)
 
 
-class _FailureWindow:
-    """Failed sign-ins per key in a sliding window (in this process)."""
-
-    def __init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
-
-    def retry_after(self, key: str) -> int:
-        window = self._prune(key)
-        if len(window) < FAILED_SIGN_INS_ALLOWED:
-            return 0
-        return max(1, int(window[0] + FAILED_SIGN_IN_WINDOW_SECS - time.monotonic()) + 1)
-
-    def record(self, key: str) -> None:
-        self._prune(key).append(time.monotonic())
-
-    def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _prune(self, key: str) -> deque[float]:
-        window = self._failures.setdefault(key, deque())
-        while window and window[0] < time.monotonic() - FAILED_SIGN_IN_WINDOW_SECS:
-            window.popleft()
-        return window
-
-
-_failed_sign_ins = _FailureWindow()
-
-
 async def sign_in(
     db: AsyncSession, *, email: str, password: str, client_address: str | None = None
 ) -> tuple[AgentPublic, str]:
     """Check credentials and start a console sign-in; returns the agent and the secret token."""
     keys = [f"email:{str(email).strip().lower()[:254]}", f"address:{client_address or 'unknown'}"]
-    if wait := max(_failed_sign_ins.retry_after(key) for key in keys):
-        raise SignInThrottled(wait)
+    await limits.check_sign_in(*keys)
     try:
         address = normalize_email(email)
     except errors.InvalidInput:
@@ -170,10 +132,9 @@ async def sign_in(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        for key in keys:
-            _failed_sign_ins.record(key)
+        await limits.record_failed_sign_in(*keys)
         raise InvalidCredentials()
-    _failed_sign_ins.clear(keys[0])
+    await limits.clear_sign_in(keys[0])
     token = await _issue(db, agent, kind="console", ttl=CONSOLE_SIGN_IN_TTL)
     return _to_public(agent), token
 

@@ -81,6 +81,48 @@ async def check_new_session(*, client_address: str) -> None:
         )
 
 
+FAILED_SIGN_INS_ALLOWED = 5  # per email and per address
+FAILED_SIGN_IN_WINDOW_MINUTES = 5
+
+
+def _sign_in_item() -> RateLimitItem:
+    return RateLimitItemPerMinute(FAILED_SIGN_INS_ALLOWED, FAILED_SIGN_IN_WINDOW_MINUTES)
+
+
+async def check_sign_in(*keys: str) -> None:
+    """Refuse a sign-in attempt while any key (an email, an address) has too many recent failures."""
+    limiter, item = _limiter(), _sign_in_item()
+    try:
+        for key in keys:
+            if not await limiter.test(item, "sign-in", key):
+                stats = await limiter.get_window_stats(item, "sign-in", key)
+                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+                raise errors.RateLimited(
+                    retry_after, f"Too many failed sign-ins. Please wait {retry_after} seconds and try again."
+                )
+    except errors.RateLimited:
+        raise
+    except Exception as error:  # noqa: BLE001
+        logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
+
+
+async def record_failed_sign_in(*keys: str) -> None:
+    limiter, item = _limiter(), _sign_in_item()
+    try:
+        for key in keys:
+            await limiter.hit(item, "sign-in", key)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
+
+
+async def clear_sign_in(key: str) -> None:
+    """A successful sign-in forgets that email's failures."""
+    try:
+        await _limiter().clear(_sign_in_item(), "sign-in", key)
+    except Exception as error:  # noqa: BLE001
+        logger.warning("rate limit storage failed: %s", type(error).__name__)
+
+
 async def reset() -> None:
     """Forget every window of this event loop's limiter (tests)."""
     limiter = _limiters.pop(asyncio.get_running_loop(), None)

@@ -1,0 +1,114 @@
+"""Staff accounts: creation rules, sign-in, throttling, sign-out, deactivation, API tokens."""
+
+import pytest
+
+from factories import DEMO_PRODUCT, make_session, migrated_database, recorded_events
+from rxchat.services import agents, chat, console, errors, limits
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def db(tmp_path):
+    await limits.reset()
+    async with migrated_database(tmp_path / "agents.db") as session:
+        yield session
+    await limits.reset()
+
+
+async def test_create_agent_stores_lowercase_email_and_refuses_duplicates_any_case(db):
+    agent = await agents.create_agent(db, email="Ann@Example.COM", name="Ann", password=PASSWORD)
+    assert agent.email == "ann@example.com"
+    with pytest.raises(agents.AgentExists):
+        await agents.create_agent(db, email="ANN@example.com", name="Ann 2", password=PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "password"),
+    [("not-an-email", "Ann", PASSWORD), ("ann@example.com", "", PASSWORD), ("ann@example.com", "Ann", "short")],
+)
+async def test_create_agent_refuses_malformed_input(db, email, name, password):
+    with pytest.raises(errors.InvalidInput):
+        await agents.create_agent(db, email=email, name=name, password=password)
+
+
+async def test_sign_in_gives_a_token_that_identifies_the_agent(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    agent, token = await agents.sign_in(db, email="ANN@example.com", password=PASSWORD, client_address="10.0.0.1")
+    assert agent.display_name == "Ann"
+    assert (await agents.agent_for_token(db, token=token)).email == "ann@example.com"
+    assert await agents.agent_for_token(db, token=token, kind="api") is None  # a console sign-in is no API token
+
+
+async def test_sign_in_with_wrong_password_or_unknown_email_gives_the_same_refusal(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    with pytest.raises(agents.InvalidCredentials) as wrong_password:
+        await agents.sign_in(db, email="ann@example.com", password="wrong password!", client_address="a")
+    with pytest.raises(agents.InvalidCredentials) as unknown_email:
+        await agents.sign_in(db, email="bob@example.com", password=PASSWORD, client_address="b")
+    assert wrong_password.value.message == unknown_email.value.message
+
+
+async def test_repeated_failures_for_an_email_are_slowed_down_even_with_the_right_password(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    for attempt in range(limits.FAILED_SIGN_INS_ALLOWED):
+        with pytest.raises(agents.InvalidCredentials):
+            await agents.sign_in(db, email="ann@example.com", password="nope nope nope", client_address=f"ip{attempt}")
+    with pytest.raises(errors.RateLimited) as limited:
+        await agents.sign_in(db, email="ann@example.com", password=PASSWORD, client_address="fresh-address")
+    assert limited.value.retry_after > 0
+
+
+async def test_repeated_failures_from_an_address_are_slowed_down_across_emails(db):
+    for n in range(limits.FAILED_SIGN_INS_ALLOWED):
+        with pytest.raises(agents.InvalidCredentials):
+            await agents.sign_in(db, email=f"guess{n}@example.com", password="nope nope nope", client_address="1.2.3.4")
+    with pytest.raises(errors.RateLimited):
+        await agents.sign_in(db, email="other@example.com", password="nope nope nope", client_address="1.2.3.4")
+
+
+async def test_sign_out_ends_the_sign_in(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    _agent, token = await agents.sign_in(db, email="ann@example.com", password=PASSWORD)
+    await agents.sign_out(db, token=token)
+    assert await agents.agent_for_token(db, token=token) is None
+
+
+async def test_deactivating_an_agent_ends_sign_ins_and_api_tokens_at_once(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    _agent, token = await agents.sign_in(db, email="ann@example.com", password=PASSWORD)
+    api_token = await agents.create_api_token(db, email="ann@example.com")
+    await agents.deactivate_agent(db, email="ann@example.com")
+    assert await agents.agent_for_token(db, token=token) is None
+    assert await agents.agent_for_token(db, token=api_token, kind="api") is None
+    with pytest.raises(agents.InvalidCredentials):
+        await agents.sign_in(db, email="ann@example.com", password=PASSWORD)
+
+
+async def test_reset_password_ends_console_sign_ins_and_takes_the_new_password(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    _agent, token = await agents.sign_in(db, email="ann@example.com", password=PASSWORD)
+    await agents.reset_password(db, email="ann@example.com", password="a brand new password")
+    assert await agents.agent_for_token(db, token=token) is None
+    await agents.sign_in(db, email="ann@example.com", password="a brand new password")
+
+
+async def test_inbox_lists_conversations_by_public_handle_with_unread_counts(db):
+    chat_session = await make_session(db)
+
+
+    await chat.post_message(db, chat=chat_session, author="shopper", body="one")
+    await chat.post_message(db, chat=chat_session, author="shopper", body="two")
+    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    assert row.conversation == chat_session.public_id and row.unread == 2 and row.last_message == "two"
+    assert chat_session.session_id not in row.model_dump_json()
+    async with recorded_events() as events:
+        await console.mark_read(db, chat_session=chat_session, seq=2)
+    assert [e["type"] for e in events] == ["read"]
+    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    assert row.unread == 0
+    await console.set_status(db, chat_session=chat_session, status="closed")
+    assert await console.list_conversations(db, status="open") == []
+    await chat.post_message(db, chat=chat_session, author="shopper", body="back again")
+    [row] = await console.list_conversations(db, status="open")
+    assert row.unread == 1
