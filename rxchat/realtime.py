@@ -21,6 +21,7 @@ import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
 
 from rxchat import db
+from rxchat.settings import settings
 from rxchat.services import console, publish
 from rxchat.states.inbox import INBOX_KEY, InboxState
 from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
@@ -34,7 +35,43 @@ _app: rx.App | None = None
 _tasks: set[asyncio.Task] = set()
 _inbox_refresh: asyncio.Task | None = None
 _inbox_dirty = False
-_console_tokens: set[str] = set()
+CONSOLES_KEY = "rxchat:presence:consoles"  # Redis set of open console tokens, shared by workers
+
+
+class ConsoleRegistry:
+    """The client tokens of open consoles: in this process, or in Redis when workers share state."""
+
+    def __init__(self) -> None:
+        self._local: set[str] = set()
+        self._redis = None
+
+    def _client(self):
+        if settings.redis_url and self._redis is None:
+            import redis.asyncio as redis
+
+            url = settings.redis_url if "://" in settings.redis_url else f"redis://{settings.redis_url}"
+            self._redis = redis.from_url(url)
+        return self._redis
+
+    async def add(self, token: str) -> None:
+        if (client := self._client()) is not None:
+            await client.sadd(CONSOLES_KEY, token)
+        else:
+            self._local.add(token)
+
+    async def discard(self, token: str) -> None:
+        if (client := self._client()) is not None:
+            await client.srem(CONSOLES_KEY, token)
+        else:
+            self._local.discard(token)
+
+    async def members(self) -> set[str]:
+        if (client := self._client()) is not None:
+            return {m.decode() if isinstance(m, bytes) else m for m in await client.smembers(CONSOLES_KEY)}
+        return set(self._local)
+
+
+_consoles = ConsoleRegistry()
 _widget_tokens: dict[str, type] = {}  # open widget tab token -> its state class
 _agents_online = False
 
@@ -121,16 +158,19 @@ async def _refresh_inbox() -> None:
 
 def watch_console(token: str) -> None:
     """A console tab is open; presence counts it while its socket is connected."""
-    _console_tokens.add(token)
     if _app is not None:
-        _spawn(check_presence())
+        _spawn(_change_consoles(_consoles.add, token))
 
 
 def leave_console(token: str) -> None:
     """A console tab signed out or left the console."""
-    _console_tokens.discard(token)
     if _app is not None:
-        _spawn(check_presence())
+        _spawn(_change_consoles(_consoles.discard, token))
+
+
+async def _change_consoles(change, token: str) -> None:
+    await change(token)
+    await check_presence()
 
 
 def watch_widget(token: str, state_cls: type) -> None:
@@ -152,10 +192,12 @@ async def _connected(token: str) -> bool:
 async def check_presence() -> None:
     """Recount open consoles; on a change, tell the open widgets (one update each, only then)."""
     global _agents_online
-    for token in list(_console_tokens):
-        if not await _connected(token):
-            _console_tokens.discard(token)
-    online = bool(_console_tokens)
+    online = False
+    for token in await _consoles.members():
+        if await _connected(token):
+            online = True
+        else:
+            await _consoles.discard(token)
     if online == _agents_online:
         return
     _agents_online = online

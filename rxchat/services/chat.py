@@ -188,7 +188,10 @@ async def post_message(
         counters["agent_read_seq"] = ChatSession.last_seq + 1  # staff have seen all up to their reply
     allocate = sa.update(ChatSession).where(ChatSession.id == chat_id).values(**counters).returning(ChatSession.last_seq)
     try:
-        seq = (await db.execute(allocate)).scalar_one()
+        seq = (await db.execute(allocate)).scalar_one_or_none()
+        if seq is None:  # swept or erased since it was looked up
+            await db.rollback()
+            raise errors.SessionNotFound()
         message = ChatMessage(
             session_id=chat_id,
             seq=seq,
