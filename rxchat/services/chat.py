@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import iso, utcnow
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
@@ -186,7 +186,9 @@ async def post_message(
         counters["status"] = "open"  # a new shopper message reopens a closed conversation
     else:
         counters["agent_read_seq"] = ChatSession.last_seq + 1  # staff have seen all up to their reply
-    allocate = sa.update(ChatSession).where(ChatSession.id == chat_id).values(**counters).returning(ChatSession.last_seq)
+    allocate = (
+        sa.update(ChatSession).where(ChatSession.id == chat_id).values(**counters).returning(ChatSession.last_seq)
+    )
     try:
         seq = (await db.execute(allocate)).scalar_one_or_none()
         if seq is None:  # swept or erased since it was looked up
@@ -206,6 +208,7 @@ async def post_message(
     except IntegrityError:
         # Only the idempotency key can clash: the same send was stored meanwhile.
         await db.rollback()
+        await db.refresh(chat)  # the rollback expired it; callers read it without awaiting
         existing = await _message_by_key(db, chat_id=chat_id, client_key=key) if key is not None else None
         if existing is None:
             raise
@@ -213,7 +216,12 @@ async def post_message(
     await db.refresh(chat)
     public = to_message_public(message)
     await publish(
-        {"type": "message", "conversation": chat.public_id, "product_id": chat.product_id, "message": public.model_dump()}
+        {
+            "type": "message",
+            "conversation": chat.public_id,
+            "product_id": chat.product_id,
+            "message": public.model_dump(),
+        }
     )
     return public, True
 
