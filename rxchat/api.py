@@ -230,7 +230,7 @@ async def post_message(
         ),
     ] = None,
 ) -> MessagePublic:
-    """Post a shopper message. 201 with the stored message; a retry with the same Idempotency-Key answers 200 with it."""
+    """Post a shopper message: 201 with the stored message; a retry with the same Idempotency-Key gets 200 and it."""
     message, created = await chat.post_message(
         s, chat=current, author="shopper", body=payload.content, client_key=idempotency_key
     )

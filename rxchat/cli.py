@@ -104,8 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         if "name" in arguments:
             command.add_argument("--name", required=True, help="the display name shoppers see")
         if "password-stdin" in arguments:
-            command.add_argument("--password-stdin", action="store_true", required=True,
-                                 help="read the password (at least 12 characters) as one line from stdin")
+            command.add_argument(
+                "--password-stdin",
+                action="store_true",
+                required=True,
+                help="read the password (at least 12 characters) as one line from stdin",
+            )
     return parser
 
 

@@ -21,8 +21,8 @@ import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
 
 from rxchat import db
-from rxchat.settings import settings
 from rxchat.services import console, publish
+from rxchat.settings import settings
 from rxchat.states.inbox import INBOX_KEY, InboxState
 from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 

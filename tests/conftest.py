@@ -33,8 +33,9 @@ def served_app(request) -> AppServer:
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-served-"))
     clock = workdir / "clock-offset"
     clock.write_text("0")
-    env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", RXCHAT_CLOCK_OFFSET_FILE=str(clock),
-                   **TEST_SETTINGS)
+    env = base_env(
+        REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", RXCHAT_CLOCK_OFFSET_FILE=str(clock), **TEST_SETTINGS
+    )
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
     # A private copy: building .web/ in the checkout would break a server someone else runs from it.

@@ -36,7 +36,12 @@ def base_env(**overrides: str) -> dict[str, str]:
 
 def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "rxchat", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "rxchat", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
         input=stdin,
     )
     if result.returncode != 0:
@@ -62,7 +67,13 @@ class AppServer:
     def start(self) -> "AppServer":
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "reflex"), "run", "--env", "prod", "--backend-port", str(self.port),
+            [
+                str(VENV_BIN / "reflex"),
+                "run",
+                "--env",
+                "prod",
+                "--backend-port",
+                str(self.port),
             ],
             cwd=self.app_root,
             env=self.env,

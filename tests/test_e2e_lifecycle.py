@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-
 from server import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -83,7 +82,8 @@ def insert_legacy_conversation(served_app, legacy_id: str, body: str) -> None:
             (legacy_id, secrets.token_hex(8), PRODUCT, now, now),
         )
         db.execute(
-            "INSERT INTO product_chat_messages (session_id, seq, author, body, created_at) VALUES (?, 1, 'shopper', ?, ?)",
+            "INSERT INTO product_chat_messages (session_id, seq, author, body, created_at)"
+            " VALUES (?, 1, 'shopper', ?, ?)",
             (cursor.lastrowid, body, now),
         )
 
@@ -124,7 +124,8 @@ CORRUPT_RECORDS = {
     "a bare malformed id": '{"productSessions": {"product_aurora-lamp": "garbage"}}',
     "an unknown legacy bare id": '{"productSessions": {"product_aurora-lamp": "session_1700000000000_ab12cd_fp9"}}',
     "a number as id": '{"productSessions": {"product_aurora-lamp": {"sessionId": 42, "productId": 7}}}',
-    "wrong field types": '{"productSessions": {"product_aurora-lamp": {"sessionId": "cs_' + "0" * 48
+    "wrong field types": '{"productSessions": {"product_aurora-lamp": {"sessionId": "cs_'
+    + "0" * 48
     + '", "messageCount": "many", "isActive": "yes", "createdAt": 5}}, "userPreferences": []}',
     "a value too large to send": json.dumps({"productSessions": {}, "padding": "x" * 400_000}),
 }
@@ -143,11 +144,14 @@ def test_corrupted_or_legacy_record_recovers(page: Page, served_app, raw: str):
 
 
 def test_legacy_id_known_to_the_server_keeps_the_thread_and_is_rotated(page: Page, served_app):
-    legacy_id = f"session_{1_700_000_000_000 + secrets.randbelow(10**9)}_{secrets.token_hex(4)}_fp{secrets.token_hex(3)}"
+    legacy_id = (
+        f"session_{1_700_000_000_000 + secrets.randbelow(10**9)}_{secrets.token_hex(4)}_fp{secrets.token_hex(3)}"
+    )
     insert_legacy_conversation(served_app, legacy_id, "asked before the move")
     visit(page, served_app.url)
     page.evaluate(
-        "id => localStorage.setItem('chat_session_data', JSON.stringify({productSessions: {'product_aurora-lamp': id}}))",
+        "id => localStorage.setItem('chat_session_data',"
+        " JSON.stringify({productSessions: {'product_aurora-lamp': id}}))",
         legacy_id,
     )
     visit(page, served_app.url)
@@ -177,8 +181,16 @@ def test_expired_entries_leave_the_record_and_a_fresh_thread_starts(page: Page, 
 
 def test_erase_removes_the_thread_everywhere(browser: Browser, page: Page, served_app):
     email = f"eraser-{secrets.token_hex(3)}@example.com"
-    run_cli("create-agent", "--email", email, "--name", "Eve", "--password-stdin", env=served_app.env,
-            stdin="a long enough password\n")
+    run_cli(
+        "create-agent",
+        "--email",
+        email,
+        "--name",
+        "Eve",
+        "--password-stdin",
+        env=served_app.env,
+        stdin="a long enough password\n",
+    )
     visit(page, served_app.url)
     open_chat(page)
     marker = f"please erase me {secrets.token_hex(3)}"

@@ -15,7 +15,6 @@ import psycopg
 import pytest
 import redis
 from playwright.sync_api import Browser, expect
-
 from server import AppServer, base_env, copy_app, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
@@ -47,8 +46,16 @@ def scaled_app():
     )
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
-    run_cli("create-agent", "--email", "sam@example.com", "--name", "Sam", "--password-stdin", env=env,
-            stdin=PASSWORD + "\n")
+    run_cli(
+        "create-agent",
+        "--email",
+        "sam@example.com",
+        "--name",
+        "Sam",
+        "--password-stdin",
+        env=env,
+        stdin=PASSWORD + "\n",
+    )
     server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
     yield server
     server.stop()

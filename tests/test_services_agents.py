@@ -1,8 +1,8 @@
 """Staff accounts: creation rules, sign-in, throttling, sign-out, deactivation, API tokens."""
 
 import pytest
-
 from factories import DEMO_PRODUCT, make_session, migrated_database, recorded_events
+
 from rxchat.services import agents, chat, console, errors, limits
 
 PASSWORD = "correct horse battery"
@@ -95,7 +95,6 @@ async def test_reset_password_ends_console_sign_ins_and_takes_the_new_password(d
 
 async def test_inbox_lists_conversations_by_public_handle_with_unread_counts(db):
     chat_session = await make_session(db)
-
 
     await chat.post_message(db, chat=chat_session, author="shopper", body="one")
     await chat.post_message(db, chat=chat_session, author="shopper", body="two")

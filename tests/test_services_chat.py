@@ -9,10 +9,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from sqlmodel import func, select
-
 from factories import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
@@ -24,6 +20,10 @@ from factories import (
     recorded_events,
     second_session,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import func, select
+
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
 from rxchat.services import chat, errors, ids
@@ -216,7 +216,9 @@ async def test_post_message_same_client_key_twice_stored_once(db):
     chat_session = await make_session(db)
 
     first, first_created = await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k-1")
-    second, second_created = await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k-1")
+    second, second_created = await chat.post_message(
+        db, chat=chat_session, author="shopper", body="hi", client_key="k-1"
+    )
 
     assert (first_created, second_created) == (True, False)
     assert second.id == first.id
@@ -255,8 +257,9 @@ async def post_at_same_moment(db, chat_session, *, keys=(None, None)):
         lockstep_refresh(db, other_db)
         return await asyncio.gather(
             chat.post_message(db, chat=chat_session, author="shopper", body="from the shopper", client_key=keys[0]),
-            chat.post_message(other_db, chat=other_chat, author="agent", agent_name="Sam", body="from Sam",
-                              client_key=keys[1]),
+            chat.post_message(
+                other_db, chat=other_chat, author="agent", agent_name="Sam", body="from Sam", client_key=keys[1]
+            ),
             return_exceptions=True,
         )
 
@@ -300,8 +303,14 @@ async def test_post_message_two_writers_in_bursts_every_message_stored_in_order(
 
         async def burst(session, conversation, author):
             for n in range(10):
-                await chat.post_message(session, chat=conversation, author=author, agent_name="Sam",
-                                        body=f"{author} {n}", client_key=f"{author}-{n}")
+                await chat.post_message(
+                    session,
+                    chat=conversation,
+                    author=author,
+                    agent_name="Sam",
+                    body=f"{author} {n}",
+                    client_key=f"{author}-{n}",
+                )
 
         await asyncio.gather(burst(db, chat_session, "shopper"), burst(other_db, other_chat, "agent"))
 
@@ -425,7 +434,11 @@ VALID_SESSION = "cs_" + "1" * 48
 
 def test_load_record_invalid_json_gives_clean_record():
     for raw in ["{not json", "", "null", "[1, 2]", '"a string"', "42"]:
-        assert load_record(raw, GLOBAL_ID) == {"globalSessionId": GLOBAL_ID, "productSessions": {}, "userPreferences": {}}
+        assert load_record(raw, GLOBAL_ID) == {
+            "globalSessionId": GLOBAL_ID,
+            "productSessions": {},
+            "userPreferences": {},
+        }
 
 
 def test_load_record_valid_entry_kept():
@@ -451,24 +464,26 @@ def test_load_record_other_global_id_replaced():
 
 
 def test_load_record_wrong_types_repaired():
-    raw = json.dumps({
-        "globalSessionId": 12,
-        "productSessions": {
-            "product_aurora-lamp": {
-                "sessionId": VALID_SESSION,
-                "productId": "aurora-lamp",
-                "createdAt": 5,
-                "lastActivity": None,
-                "messageCount": "3",
-                "isActive": "yes",
-                "customerName": ["not", "a", "name"],
+    raw = json.dumps(
+        {
+            "globalSessionId": 12,
+            "productSessions": {
+                "product_aurora-lamp": {
+                    "sessionId": VALID_SESSION,
+                    "productId": "aurora-lamp",
+                    "createdAt": 5,
+                    "lastActivity": None,
+                    "messageCount": "3",
+                    "isActive": "yes",
+                    "customerName": ["not", "a", "name"],
+                },
+                "product_linen-throw": ["a", "list"],
+                "product_sku-4417": {"sessionId": 7},
+                "product_bad id!": {"sessionId": VALID_SESSION},
             },
-            "product_linen-throw": ["a", "list"],
-            "product_sku-4417": {"sessionId": 7},
-            "product_bad id!": {"sessionId": VALID_SESSION},
-        },
-        "userPreferences": {"name": 5, "email": "ada@example.com", "evil": "x", "theme": "e" * 255},
-    })
+            "userPreferences": {"name": 5, "email": "ada@example.com", "evil": "x", "theme": "e" * 255},
+        }
+    )
 
     loaded = load_record(raw, GLOBAL_ID)
 
@@ -491,8 +506,9 @@ def test_load_record_boolean_or_negative_message_count_repaired():
 
 
 def test_load_record_times_not_iso_replaced():
-    raw = browser_record({"product_aurora-lamp": {"sessionId": VALID_SESSION, "createdAt": "yesterday",
-                                                  "lastActivity": "<script>"}})
+    raw = browser_record(
+        {"product_aurora-lamp": {"sessionId": VALID_SESSION, "createdAt": "yesterday", "lastActivity": "<script>"}}
+    )
 
     entry = load_record(raw, GLOBAL_ID)["productSessions"]["product_aurora-lamp"]
 
@@ -614,8 +630,29 @@ def test_segments_html_stays_text():
     assert segments(body) == [{"text": body, "href": ""}]
 
 
-TEXT_PIECES = st.sampled_from(["a", "b", " ", "\n", ".", ",", ")", "(", "<", ">", '"', "'", "/", ":",
-                               "http://", "https://", "HTTPS://", "javascript:", "example.com"])
+TEXT_PIECES = st.sampled_from(
+    [
+        "a",
+        "b",
+        " ",
+        "\n",
+        ".",
+        ",",
+        ")",
+        "(",
+        "<",
+        ">",
+        '"',
+        "'",
+        "/",
+        ":",
+        "http://",
+        "https://",
+        "HTTPS://",
+        "javascript:",
+        "example.com",
+    ]
+)
 
 
 @given(st.lists(TEXT_PIECES, max_size=30).map("".join))

@@ -4,11 +4,11 @@ import reflex as rx
 
 from rxchat.components.message import message_bubble
 from rxchat.components.reactions import on_new_message, read_marker
+from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
 from rxchat.states.inbox import ConversationRow, InboxState
 from rxchat.states.room import ConversationRoomState
-from rxchat.components.widget import TYPING_SIGNAL_MS
 
 
 def login_form() -> rx.Component:
@@ -18,18 +18,45 @@ def login_form() -> rx.Component:
                 rx.vstack(
                     rx.heading("Staff sign-in", size="6"),
                     rx.text("Answer shoppers' questions about your products.", size="2", color=rx.color("gray", 11)),
-                    rx.input(name="email", type="email", placeholder="Email", required=True, auto_complete="username",
-                             data_testid="agent-login-email", width="100%", size="3"),
-                    rx.input(name="password", type="password", placeholder="Password", required=True,
-                             auto_complete="current-password", data_testid="agent-login-password", width="100%",
-                             size="3"),
+                    rx.input(
+                        name="email",
+                        type="email",
+                        placeholder="Email",
+                        required=True,
+                        auto_complete="username",
+                        data_testid="agent-login-email",
+                        width="100%",
+                        size="3",
+                    ),
+                    rx.input(
+                        name="password",
+                        type="password",
+                        placeholder="Password",
+                        required=True,
+                        auto_complete="current-password",
+                        data_testid="agent-login-password",
+                        width="100%",
+                        size="3",
+                    ),
                     rx.cond(
                         AgentAuthState.login_error != "",
-                        rx.callout(AgentAuthState.login_error, icon="circle-alert", color_scheme="red", size="1",
-                                   role="alert", data_testid="agent-login-error"),
+                        rx.callout(
+                            AgentAuthState.login_error,
+                            icon="circle-alert",
+                            color_scheme="red",
+                            size="1",
+                            role="alert",
+                            data_testid="agent-login-error",
+                        ),
                     ),
-                    rx.button("Sign in", type="submit", width="100%", size="3", data_testid="agent-login-submit",
-                              disabled=~rx.State.is_hydrated),
+                    rx.button(
+                        "Sign in",
+                        type="submit",
+                        width="100%",
+                        size="3",
+                        data_testid="agent-login-submit",
+                        disabled=~rx.State.is_hydrated,
+                    ),
                     spacing="3",
                 ),
                 on_submit=AgentAuthState.login,
@@ -54,16 +81,28 @@ def inbox_item(row: ConversationRow) -> rx.Component:
         _visible(row),
         rx.box(
             rx.hstack(
-                rx.text(rx.cond(row.customer_name != "", row.customer_name, row.shopper_label), weight="bold",
-                        size="2", trim="both"),
+                rx.text(
+                    rx.cond(row.customer_name != "", row.customer_name, row.shopper_label),
+                    weight="bold",
+                    size="2",
+                    trim="both",
+                ),
                 rx.spacer(),
-                rx.cond(row.unread > 0, rx.badge(row.unread, color_scheme="red", variant="solid", radius="full",
-                                                 data_testid="agent-unread-count")),
+                rx.cond(
+                    row.unread > 0,
+                    rx.badge(
+                        row.unread, color_scheme="red", variant="solid", radius="full", data_testid="agent-unread-count"
+                    ),
+                ),
                 align="center",
             ),
             rx.text(row.product_name, size="1", color=rx.color("accent", 11)),
-            rx.text(rx.cond(row.last_author == "agent", "You: ", "") + row.last_message, size="1",
-                    color=rx.color("gray", 11), class_name="inbox-preview"),
+            rx.text(
+                rx.cond(row.last_author == "agent", "You: ", "") + row.last_message,
+                size="1",
+                color=rx.color("gray", 11),
+                class_name="inbox-preview",
+            ),
             rx.hstack(
                 rx.moment(row.last_activity, from_now=True, font_size="11px", opacity="0.7"),
                 rx.cond(row.status == "closed", rx.badge("closed", size="1", variant="soft", color_scheme="gray")),
@@ -73,8 +112,9 @@ def inbox_item(row: ConversationRow) -> rx.Component:
             data_testid="agent-conversation-item",
             data_product_id=row.product_id,
             data_conversation=row.conversation,
-            class_name=rx.cond(row.conversation == AgentConsoleState.selected, "inbox-item inbox-item-active",
-                               "inbox-item"),
+            class_name=rx.cond(
+                row.conversation == AgentConsoleState.selected, "inbox-item inbox-item-active", "inbox-item"
+            ),
             role="button",
             tab_index=0,
         ),
@@ -107,8 +147,10 @@ def inbox() -> rx.Component:
         ),
         rx.box(
             rx.foreach(InboxState.conversations, inbox_item),
-            rx.cond(InboxState.conversations.length() == 0,
-                    rx.text("No conversations yet.", size="2", color=rx.color("gray", 10), padding="12px")),
+            rx.cond(
+                InboxState.conversations.length() == 0,
+                rx.text("No conversations yet.", size="2", color=rx.color("gray", 10), padding="12px"),
+            ),
             data_testid="agent-inbox",
             class_name="inbox-list",
         ),
@@ -121,12 +163,17 @@ def thread() -> rx.Component:
     room = ConversationRoomState
     return rx.cond(
         AgentConsoleState.erased | room.erased,
-        rx.center(rx.text("The shopper erased this conversation.", size="3"), data_testid="agent-conversation-erased",
-                  class_name="console-thread"),
+        rx.center(
+            rx.text("The shopper erased this conversation.", size="3"),
+            data_testid="agent-conversation-erased",
+            class_name="console-thread",
+        ),
         rx.cond(
             AgentConsoleState.selected == "",
-            rx.center(rx.text("Choose a conversation from the inbox.", color=rx.color("gray", 10)),
-                      class_name="console-thread"),
+            rx.center(
+                rx.text("Choose a conversation from the inbox.", color=rx.color("gray", 10)),
+                class_name="console-thread",
+            ),
             rx.vstack(
                 rx.hstack(
                     rx.vstack(
@@ -138,26 +185,43 @@ def thread() -> rx.Component:
                     rx.cond(
                         room.status == "closed",
                         rx.button("Reopen", variant="soft", on_click=AgentConsoleState.set_status("open")),
-                        rx.button("Close conversation", variant="soft", color_scheme="gray",
-                                  on_click=AgentConsoleState.set_status("closed"),
-                                  data_testid="agent-close-conversation"),
+                        rx.button(
+                            "Close conversation",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=AgentConsoleState.set_status("closed"),
+                            data_testid="agent-close-conversation",
+                        ),
                     ),
                     width="100%",
                     align="center",
                 ),
                 rx.box(
                     rx.box(
-                        rx.cond(AgentConsoleState.earlier_before > 0,
-                                rx.center(rx.button("Load earlier messages", size="1", variant="soft",
-                                                    on_click=AgentConsoleState.load_earlier,
-                                                    data_testid="chat-load-earlier"))),
+                        rx.cond(
+                            AgentConsoleState.earlier_before > 0,
+                            rx.center(
+                                rx.button(
+                                    "Load earlier messages",
+                                    size="1",
+                                    variant="soft",
+                                    on_click=AgentConsoleState.load_earlier,
+                                    data_testid="chat-load-earlier",
+                                )
+                            ),
+                        ),
                         rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
                         on_new_message(read_marker),
-                        rx.cond(room.shopper_typing,
-                                rx.box(rx.text("Shopper is typing", size="1"),
-                                       rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
-                                       data_testid="agent-typing-indicator", class_name="chat-typing")),
+                        rx.cond(
+                            room.shopper_typing,
+                            rx.box(
+                                rx.text("Shopper is typing", size="1"),
+                                rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
+                                data_testid="agent-typing-indicator",
+                                class_name="chat-typing",
+                            ),
+                        ),
                         data_testid="agent-thread",
                         role="log",
                         aria_live="polite",
@@ -165,14 +229,29 @@ def thread() -> rx.Component:
                     ),
                     class_name="chat-scroll",
                 ),
-                rx.cond(AgentConsoleState.reply_error != "",
-                        rx.callout(AgentConsoleState.reply_error, icon="circle-alert", color_scheme="red", size="1",
-                                   data_testid="chat-error")),
+                rx.cond(
+                    AgentConsoleState.reply_error != "",
+                    rx.callout(
+                        AgentConsoleState.reply_error,
+                        icon="circle-alert",
+                        color_scheme="red",
+                        size="1",
+                        data_testid="chat-error",
+                    ),
+                ),
                 rx.form(
                     rx.hstack(
-                        rx.text_area(id=REPLY_INPUT_ID, name="reply", placeholder="Reply…", enter_key_submit=True,
-                                     rows="2", resize="none", width="100%", data_testid="agent-reply-input",
-                                     on_change=AgentConsoleState.typing.throttle(TYPING_SIGNAL_MS)),
+                        rx.text_area(
+                            id=REPLY_INPUT_ID,
+                            name="reply",
+                            placeholder="Reply…",
+                            enter_key_submit=True,
+                            rows="2",
+                            resize="none",
+                            width="100%",
+                            data_testid="agent-reply-input",
+                            on_change=AgentConsoleState.typing.throttle(TYPING_SIGNAL_MS),
+                        ),
                         rx.button("Send", type="submit", data_testid="agent-reply-send", size="3"),
                         width="100%",
                         align="end",
@@ -206,13 +285,17 @@ def product_context() -> rx.Component:
 
 def console_layout() -> rx.Component:
     return rx.box(
-        rx.el.title(rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "")
-                    + "rxchat console"),
+        rx.el.title(
+            rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "")
+            + "rxchat console"
+        ),
         rx.hstack(
             rx.hstack(rx.icon("messages-square"), rx.heading("Conversations", size="5"), align="center"),
             rx.spacer(),
-            rx.cond(InboxState.unread_total > 0,
-                    rx.badge(InboxState.unread_total.to_string() + " unread", color_scheme="red")),
+            rx.cond(
+                InboxState.unread_total > 0,
+                rx.badge(InboxState.unread_total.to_string() + " unread", color_scheme="red"),
+            ),
             rx.text(AgentAuthState.agent_name, size="2"),
             rx.color_mode.button(),
             rx.button("Sign out", variant="soft", on_click=AgentAuthState.logout, data_testid="agent-logout"),

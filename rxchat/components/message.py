@@ -12,7 +12,9 @@ def message_text(parts) -> rx.Component:
             parts,
             lambda part: rx.cond(
                 part.href != "",
-                rx.link(part.text, href=part.href, is_external=True, rel="noopener noreferrer nofollow", underline="always"),
+                rx.link(
+                    part.text, href=part.href, is_external=True, rel="noopener noreferrer nofollow", underline="always"
+                ),
                 rx.text.span(part.text),
             ),
         ),
@@ -29,11 +31,11 @@ def message_bubble(message: MessageView, own_author: str = "shopper") -> rx.Comp
     """A stored message; `own_author` is whose messages sit on the right."""
     is_own = message.author == own_author
     is_shopper = message.author == "shopper"
-    status = rx.cond(
-        is_shopper, rx.cond(message.seq <= ConversationRoomState.agent_read_seq, "read", "sent"), None
-    )
+    status = rx.cond(is_shopper, rx.cond(message.seq <= ConversationRoomState.agent_read_seq, "read", "sent"), None)
     return rx.box(
-        rx.cond(message.author == "agent", rx.text(message.agent_name, size="1", weight="bold", class_name="chat-author")),
+        rx.cond(
+            message.author == "agent", rx.text(message.agent_name, size="1", weight="bold", class_name="chat-author")
+        ),
         message_text(message.segments),
         rx.hstack(
             timestamp(message.created_at),
@@ -58,8 +60,14 @@ def pending_bubble(pending, on_retry) -> rx.Component:
                 pending.status == "failed",
                 rx.hstack(
                     rx.text("Not sent.", size="1", color=rx.color("red", 11)),
-                    rx.button("Retry", size="1", variant="soft", color_scheme="red", on_click=on_retry(pending.key),
-                              data_testid="chat-retry"),
+                    rx.button(
+                        "Retry",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=on_retry(pending.key),
+                        data_testid="chat-retry",
+                    ),
                     align="center",
                     spacing="2",
                 ),

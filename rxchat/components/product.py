@@ -47,13 +47,16 @@ def product_detail() -> rx.Component:
             rx.vstack(
                 rx.link("← All products", href="/", size="2"),
                 rx.heading(product.name, size="8", data_testid="product-name"),
-                rx.text(product.price, size="6", weight="bold", color=rx.color("accent", 11),
-                        data_testid="product-price"),
-                rx.text(product.description, size="4", color=rx.color("gray", 11),
-                        data_testid="product-description"),
+                rx.text(
+                    product.price, size="6", weight="bold", color=rx.color("accent", 11), data_testid="product-price"
+                ),
+                rx.text(product.description, size="4", color=rx.color("gray", 11), data_testid="product-description"),
                 rx.button(rx.icon("shopping-cart", size=18), "Add to cart", size="3", width="fit-content"),
-                rx.text("Questions? Open the chat in the corner: our team answers about this product.",
-                        size="2", color=rx.color("gray", 10)),
+                rx.text(
+                    "Questions? Open the chat in the corner: our team answers about this product.",
+                    size="2",
+                    color=rx.color("gray", 10),
+                ),
                 spacing="4",
                 align="start",
             ),

@@ -21,23 +21,40 @@ chat_open = ClientStateVar.create("rxchat_chat_open", default=False)
 def unread_badge() -> rx.Component:
     return rx.cond(
         ChatWidgetState.unread > 0,
-        rx.badge(ChatWidgetState.unread, color_scheme="red", variant="solid", radius="full",
-                 data_testid="chat-unread-badge", class_name="chat-unread-badge",
-                 aria_label=ChatWidgetState.unread.to_string() + " unread replies"),
+        rx.badge(
+            ChatWidgetState.unread,
+            color_scheme="red",
+            variant="solid",
+            radius="full",
+            data_testid="chat-unread-badge",
+            class_name="chat-unread-badge",
+            aria_label=ChatWidgetState.unread.to_string() + " unread replies",
+        ),
     )
 
 
 def launcher() -> rx.Component:
     # Pre-rendered pages show the button before the app is live; a click then would be lost.
-    common = dict(data_testid="chat-launcher", class_name="chat-launcher", radius="full", size="4",
-                  disabled=~rx.State.is_hydrated)
+    common = dict(
+        data_testid="chat-launcher", class_name="chat-launcher", radius="full", size="4", disabled=~rx.State.is_hydrated
+    )
     return rx.cond(
         chat_open.value,
-        rx.button(rx.icon("chevron-down", size=28, class_name="chat-launcher-icon"), on_click=chat_open.set_value(False),
-                  aria_label="Close chat", aria_expanded="true", **common),
-        rx.button(rx.icon("message-circle", size=28, class_name="chat-launcher-icon"), unread_badge(),
-                  on_click=chat_open.set_value(True), aria_label="Chat with us about this product",
-                  aria_expanded="false", **common),
+        rx.button(
+            rx.icon("chevron-down", size=28, class_name="chat-launcher-icon"),
+            on_click=chat_open.set_value(False),
+            aria_label="Close chat",
+            aria_expanded="true",
+            **common,
+        ),
+        rx.button(
+            rx.icon("message-circle", size=28, class_name="chat-launcher-icon"),
+            unread_badge(),
+            on_click=chat_open.set_value(True),
+            aria_label="Chat with us about this product",
+            aria_expanded="false",
+            **common,
+        ),
     )
 
 
@@ -61,8 +78,14 @@ def header() -> rx.Component:
             align="start",
         ),
         rx.spacer(),
-        rx.icon_button(rx.icon("x", size=18), variant="ghost", color_scheme="gray", on_click=chat_open.set_value(False),
-                       aria_label="Close chat", class_name="chat-close"),
+        rx.icon_button(
+            rx.icon("x", size=18),
+            variant="ghost",
+            color_scheme="gray",
+            on_click=chat_open.set_value(False),
+            aria_label="Close chat",
+            class_name="chat-close",
+        ),
         align="center",
         class_name="chat-header",
     )
@@ -78,8 +101,11 @@ def notices() -> rx.Component:
         rx.cond(
             ~ChatWidgetState.agent_online,
             rx.box(
-                rx.text("Our team is away right now, so replies may take a while. "
-                        "Leave your email below and we will answer there too.", size="2"),
+                rx.text(
+                    "Our team is away right now, so replies may take a while. "
+                    "Leave your email below and we will answer there too.",
+                    size="2",
+                ),
                 data_testid="chat-notice",
                 class_name="chat-notice chat-notice-away",
             ),
@@ -98,8 +124,13 @@ def thread_items() -> rx.Component:
         rx.cond(
             ChatWidgetState.earlier_before > 0,
             rx.center(
-                rx.button("Load earlier messages", size="1", variant="soft", on_click=ChatWidgetState.load_earlier,
-                          data_testid="chat-load-earlier"),
+                rx.button(
+                    "Load earlier messages",
+                    size="1",
+                    variant="soft",
+                    on_click=ChatWidgetState.load_earlier,
+                    data_testid="chat-load-earlier",
+                ),
                 padding_bottom="8px",
             ),
         ),
@@ -147,8 +178,14 @@ def composer() -> rx.Component:
                 class_name="chat-input",
                 auto_focus=True,
             ),
-            rx.icon_button(rx.icon("send", size=18), type="submit", aria_label="Send", data_testid="chat-send",
-                           size="3", disabled=~rx.State.is_hydrated),
+            rx.icon_button(
+                rx.icon("send", size=18),
+                type="submit",
+                aria_label="Send",
+                data_testid="chat-send",
+                size="3",
+                disabled=~rx.State.is_hydrated,
+            ),
             align="end",
             spacing="2",
             width="100%",
@@ -165,17 +202,35 @@ def profile_form() -> rx.Component:
         rx.vstack(
             rx.text("Your details (optional)", size="1", weight="bold"),
             rx.hstack(
-                rx.input(name="name", placeholder="Name", default_value=ChatWidgetState.profile_name,
-                         max_length=80, data_testid="chat-name-input", aria_label="Your name", size="1", width="100%"),
-                rx.input(name="email", type="email", placeholder="Email", default_value=ChatWidgetState.profile_email,
-                         max_length=254, data_testid="chat-email-input", aria_label="Your email", size="1",
-                         width="100%"),
+                rx.input(
+                    name="name",
+                    placeholder="Name",
+                    default_value=ChatWidgetState.profile_name,
+                    max_length=80,
+                    data_testid="chat-name-input",
+                    aria_label="Your name",
+                    size="1",
+                    width="100%",
+                ),
+                rx.input(
+                    name="email",
+                    type="email",
+                    placeholder="Email",
+                    default_value=ChatWidgetState.profile_email,
+                    max_length=254,
+                    data_testid="chat-email-input",
+                    aria_label="Your email",
+                    size="1",
+                    width="100%",
+                ),
                 rx.button("Save", type="submit", size="1", variant="soft", data_testid="chat-save-profile"),
                 width="100%",
                 spacing="2",
             ),
-            rx.cond(ChatWidgetState.profile_notice != "",
-                    rx.text(ChatWidgetState.profile_notice, size="1", color=rx.color("green", 11))),
+            rx.cond(
+                ChatWidgetState.profile_notice != "",
+                rx.text(ChatWidgetState.profile_notice, size="1", color=rx.color("green", 11)),
+            ),
             spacing="1",
             width="100%",
         ),
@@ -194,14 +249,26 @@ def erase_controls() -> rx.Component:
             ChatWidgetState.confirming_erase,
             rx.hstack(
                 rx.text("Erase this conversation for good?", size="1"),
-                rx.button("Erase", size="1", color_scheme="red", on_click=ChatWidgetState.erase_conversation,
-                          data_testid="chat-erase-confirm"),
+                rx.button(
+                    "Erase",
+                    size="1",
+                    color_scheme="red",
+                    on_click=ChatWidgetState.erase_conversation,
+                    data_testid="chat-erase-confirm",
+                ),
                 rx.button("Keep", size="1", variant="soft", color_scheme="gray", on_click=ChatWidgetState.cancel_erase),
                 align="center",
                 spacing="2",
             ),
-            rx.button(rx.icon("trash-2", size=14), "Erase conversation", size="1", variant="ghost", color_scheme="gray",
-                      on_click=ChatWidgetState.ask_erase, data_testid="chat-erase"),
+            rx.button(
+                rx.icon("trash-2", size=14),
+                "Erase conversation",
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                on_click=ChatWidgetState.ask_erase,
+                data_testid="chat-erase",
+            ),
         ),
     )
 
@@ -221,13 +288,24 @@ def panel() -> rx.Component:
         thread(),
         rx.cond(
             has_connection_errors,
-            rx.callout("Connection lost. Reconnecting…", icon="wifi-off", color_scheme="amber", size="1",
-                       data_testid="chat-connection-status"),
+            rx.callout(
+                "Connection lost. Reconnecting…",
+                icon="wifi-off",
+                color_scheme="amber",
+                size="1",
+                data_testid="chat-connection-status",
+            ),
         ),
         rx.cond(
             ChatWidgetState.error != "",
-            rx.callout(ChatWidgetState.error, icon="circle-alert", color_scheme="red", size="1", role="alert",
-                       data_testid="chat-error"),
+            rx.callout(
+                ChatWidgetState.error,
+                icon="circle-alert",
+                color_scheme="red",
+                size="1",
+                role="alert",
+                data_testid="chat-error",
+            ),
         ),
         composer(),
         details(),

@@ -13,8 +13,11 @@ def index() -> rx.Component:
     return store_page(
         rx.vstack(
             rx.heading("Thoughtful things for everyday life", size="8"),
-            rx.text("Ask our team anything about a product: every product has its own chat.", size="4",
-                    color=rx.color("gray", 11)),
+            rx.text(
+                "Ask our team anything about a product: every product has its own chat.",
+                size="4",
+                color=rx.color("gray", 11),
+            ),
             spacing="2",
             padding_bottom="24px",
         ),

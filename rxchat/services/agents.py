@@ -144,7 +144,10 @@ async def _issue(db: AsyncSession, agent: Agent, *, kind: str, ttl: timedelta | 
     now = utcnow()
     db.add(
         AgentCredential(
-            agent_id=agent.id, kind=kind, token_hash=hash_token(token), created_at=now,
+            agent_id=agent.id,
+            kind=kind,
+            token_hash=hash_token(token),
+            created_at=now,
             expires_at=now + ttl if ttl else None,
         )
     )

@@ -51,7 +51,7 @@ def load_record(raw: str, global_id: str) -> dict[str, Any]:
 
 
 def _repair_entry(key: object, entry: object) -> dict[str, Any] | None:
-    product_id = key[len("product_"):] if isinstance(key, str) and key.startswith("product_") else None
+    product_id = key[len("product_") :] if isinstance(key, str) and key.startswith("product_") else None
     if isinstance(entry, str):  # an older layout kept a bare session id per product
         entry = {"sessionId": entry}
     if not isinstance(entry, dict):

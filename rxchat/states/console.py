@@ -14,7 +14,8 @@ from rxchat.services.errors import ChatError, InvalidInput
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
 from rxchat.states.room import ConversationRoomState, MessageView, room_key, to_view
-from rxchat.states.store import ProductView, to_view as product_view
+from rxchat.states.store import ProductView
+from rxchat.states.store import to_view as product_view
 
 REPLY_INPUT_ID = "agent-reply-input"
 
@@ -102,7 +103,10 @@ class AgentConsoleState(AgentAuthState):
             async with db.session() as s:
                 chat_session = await console.get_conversation(s, conversation=self.selected)
                 message = await console.reply(
-                    s, chat_session=chat_session, agent=agent, body=form_data.get("reply", ""),
+                    s,
+                    chat_session=chat_session,
+                    agent=agent,
+                    body=form_data.get("reply", ""),
                     client_key=uuid.uuid4().hex,
                 )
         except InvalidInput as refused:

@@ -29,7 +29,9 @@ class ConversationRow:
 
 
 def to_row(summary: ConversationSummary) -> ConversationRow:
-    return ConversationRow(**{**summary.model_dump(exclude={"customer_email"}), "customer_name": summary.customer_name or ""})
+    return ConversationRow(
+        **{**summary.model_dump(exclude={"customer_email"}), "customer_name": summary.customer_name or ""}
+    )
 
 
 class InboxState(rx.SharedState):

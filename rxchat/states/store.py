@@ -21,7 +21,11 @@ class ProductView:
 
 def to_view(product: ProductPublic) -> ProductView:
     return ProductView(
-        id=product.id, name=product.name, price=product.price_label, image=product.image, description=product.description
+        id=product.id,
+        name=product.name,
+        price=product.price_label,
+        image=product.image,
+        description=product.description,
     )
 
 

@@ -213,7 +213,9 @@ class ChatWidgetState(rx.State):
             self.error = refused.message  # the typed text stays in the input
             return
         self.error = ""
-        pending = PendingMessage(key=uuid.uuid4().hex, body=text, segments=[Segment(**p) for p in segments(text.strip())])
+        pending = PendingMessage(
+            key=uuid.uuid4().hex, body=text, segments=[Segment(**p) for p in segments(text.strip())]
+        )
         self.pending = [*self.pending, pending]
         yield  # the message shows as `sending` before the database write
         async for update in self._deliver(pending.key, clear_input=True):
