@@ -241,16 +241,18 @@ async def post_message(
     return message
 
 
+BeforeQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
+]
+LimitQuery = Annotated[int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")]
+
+
 @messages.get("", response_model=MessagePage, responses=_errors(404, 422))
 async def list_messages(
     current: ChatDep,
     s: DbDep,
-    before: Annotated[
-        int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")
-    ] = chat.PAGE_SIZE,
+    before: BeforeQuery = None,
+    limit: LimitQuery = chat.PAGE_SIZE,
 ) -> MessagePage:
     """The thread newest first, one page at a time."""
     page, next_before = await chat.list_messages(s, chat=current, before=before, limit=min(limit, chat.MAX_PAGE_SIZE))

@@ -22,10 +22,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.api import (
     API_PREFIX,
-    MAX_SEQ,
+    BeforeQuery,
     DbDep,
     ErrorResponse,
     IdempotencyKeyReused,
+    LimitQuery,
     MessagePage,
 )
 from rxchat.clock import iso
@@ -186,12 +187,8 @@ async def get_conversation_detail(current: ConversationDep, s: DbDep) -> Convers
 async def list_conversation_messages(
     current: ConversationDep,
     s: DbDep,
-    before: Annotated[
-        int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")
-    ] = chat.PAGE_SIZE,
+    before: BeforeQuery = None,
+    limit: LimitQuery = chat.PAGE_SIZE,
 ) -> MessagePage:
     """The thread newest first, one page at a time (reading does not mark it read)."""
     page, next_before = await chat.list_messages(s, chat=current, before=before, limit=min(limit, chat.MAX_PAGE_SIZE))

@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from rxchat.components.layout import refusal
 from rxchat.components.message import message_bubble
 from rxchat.components.reactions import on_new_message, read_marker
 from rxchat.components.widget import TYPING_SIGNAL_MS
@@ -38,17 +39,7 @@ def login_form() -> rx.Component:
                         width="100%",
                         size="3",
                     ),
-                    rx.cond(
-                        AgentAuthState.login_error != "",
-                        rx.callout(
-                            AgentAuthState.login_error,
-                            icon="circle-alert",
-                            color_scheme="red",
-                            size="1",
-                            role="alert",
-                            data_testid="agent-login-error",
-                        ),
-                    ),
+                    refusal(AgentAuthState.login_error, "agent-login-error"),
                     rx.button(
                         "Sign in",
                         type="submit",
@@ -229,16 +220,7 @@ def thread() -> rx.Component:
                     ),
                     class_name="chat-scroll",
                 ),
-                rx.cond(
-                    AgentConsoleState.reply_error != "",
-                    rx.callout(
-                        AgentConsoleState.reply_error,
-                        icon="circle-alert",
-                        color_scheme="red",
-                        size="1",
-                        data_testid="chat-error",
-                    ),
-                ),
+                refusal(AgentConsoleState.reply_error, "chat-error"),
                 rx.form(
                     rx.hstack(
                         rx.text_area(

@@ -40,3 +40,11 @@ def store_page(*children: rx.Component) -> rx.Component:
         rx.box(*children, class_name="store-main"),
         class_name="store-root",
     )
+
+
+def refusal(message, test_id: str) -> rx.Component:
+    """A visible, human sentence when something is refused; shown only while `message` is set."""
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="circle-alert", color_scheme="red", size="1", role="alert", data_testid=test_id),
+    )

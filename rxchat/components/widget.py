@@ -8,6 +8,7 @@ import reflex as rx
 from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 
+from rxchat.components.layout import refusal
 from rxchat.components.message import message_bubble, pending_bubble
 from rxchat.components.reactions import on_new_message, record_marker, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
@@ -296,17 +297,7 @@ def panel() -> rx.Component:
                 data_testid="chat-connection-status",
             ),
         ),
-        rx.cond(
-            ChatWidgetState.error != "",
-            rx.callout(
-                ChatWidgetState.error,
-                icon="circle-alert",
-                color_scheme="red",
-                size="1",
-                role="alert",
-                data_testid="chat-error",
-            ),
-        ),
+        refusal(ChatWidgetState.error, "chat-error"),
         composer(),
         details(),
         on_mount=ChatWidgetState.open_chat,
