@@ -9,6 +9,7 @@ import re
 
 import pytest
 import pytest_asyncio
+
 from api_support import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
@@ -22,7 +23,6 @@ from api_support import (
     session_url,
     sessions_url,
 )
-
 from rxchat import db
 from rxchat.services import chat, limits, publish
 from rxchat.settings import settings

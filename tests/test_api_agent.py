@@ -10,6 +10,7 @@ import re
 
 import pytest
 import pytest_asyncio
+
 from api_support import (
     AGENT_PASSWORD,
     DEMO_PRODUCT,
@@ -27,11 +28,10 @@ from api_support import (
     replies_url,
     served_app,
 )
-from server import base_env, run_cli
-
 from rxchat import db
 from rxchat.services import agents, chat, publish
 from rxchat.settings import settings
+from server import base_env, run_cli
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -12,6 +12,12 @@ import hypothesis
 import pytest
 import pytest_asyncio
 import schemathesis
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+from starlette.testclient import TestClient
+
 from api_support import (
     DEMO_PRODUCT,
     api_database,
@@ -24,12 +30,6 @@ from api_support import (
     served_app,
     session_url,
 )
-from hypothesis import HealthCheck, given
-from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
-from starlette.testclient import TestClient
-
 from rxchat import api, db, redaction
 from rxchat.services import chat, errors
 from rxchat.settings import settings

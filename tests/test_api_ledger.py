@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 import pytest_asyncio
 import sqlalchemy as sa
+
 from api_support import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
@@ -34,7 +35,6 @@ from api_support import (
     session_url,
     sessions_url,
 )
-
 from rxchat import db
 from rxchat.models import ChatMessage
 from rxchat.settings import settings

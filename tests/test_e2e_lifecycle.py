@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+
 from server import run_cli
 
 pytestmark = pytest.mark.e2e

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import redis
 from playwright.sync_api import Browser, expect
+
 from server import AppServer, base_env, copy_app, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]

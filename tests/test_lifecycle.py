@@ -16,6 +16,8 @@ from datetime import timedelta
 import pytest
 import redis.asyncio as aioredis
 import sqlalchemy as sa
+from sqlmodel import func, select
+
 from api_support import api_database, assert_error, client_for, messages_url, served_app, session_url
 from factories import (
     DEMO_PRODUCT,
@@ -26,15 +28,13 @@ from factories import (
     recorded_events,
     second_session,
 )
-from server import ROOT, base_env
-from sqlmodel import func, select
-
 from rxchat import db as app_db
 from rxchat import sweeper
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
 from rxchat.services import chat, errors, ids, lifecycle, publish
 from rxchat.settings import settings
+from server import ROOT, base_env
 
 SESSION_ID_RE = re.compile(r"^cs_[0-9a-f]{48}$")
 LEGACY_ID = "session_1700000000000_k3j4h5g6f_fp9a8b7c"  # the original system's format

@@ -7,11 +7,11 @@ import sys
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from factories import sqlite_urls
-from server import ROOT, base_env
 from sqlmodel import SQLModel
 
+from factories import sqlite_urls
 from rxchat import migrations, models  # noqa: F401  (models registers the tables on SQLModel.metadata)
+from server import ROOT, base_env
 
 KEPT_TABLES = {"product_chat_sessions", "product_chat_messages", "products"}
 

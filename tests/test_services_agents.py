@@ -1,8 +1,8 @@
 """Staff accounts: creation rules, sign-in, throttling, sign-out, deactivation, API tokens."""
 
 import pytest
-from factories import DEMO_PRODUCT, make_session, migrated_database, recorded_events
 
+from factories import DEMO_PRODUCT, make_session, migrated_database, recorded_events
 from rxchat.services import agents, chat, console, errors, limits
 
 PASSWORD = "correct horse battery"

@@ -9,6 +9,10 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import func, select
+
 from factories import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
@@ -20,10 +24,6 @@ from factories import (
     recorded_events,
     second_session,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-from sqlmodel import func, select
-
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
 from rxchat.services import chat, errors, ids
