@@ -1,12 +1,13 @@
-"""The demo store app that `reflex run` loads: builds rx.App and registers pages."""
+"""The demo store app that `reflex run` loads: builds rx.App and registers pages.
+
+It embeds the chat exactly as a host store would (docs/embedding.md).
+"""
 
 import reflex as rx
 
-from rxchat import api, realtime, sweeper
-from rxchat.pages import console, store
+import rxchat
+from rxchat.pages import store
 
-app = rx.App(stylesheets=["/rxchat.css"], api_transformer=api.build_api())
+app = rx.App(stylesheets=[rxchat.STYLESHEET], api_transformer=rxchat.http_api())
 store.add_pages(app)
-console.add_pages(app)
-realtime.install(app)
-app.register_lifespan_task(sweeper.sweep_forever)
+rxchat.add_chat(app)

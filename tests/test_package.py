@@ -1,0 +1,19 @@
+"""The package's public face: importing it is free of side effects, its exports resolve."""
+
+import subprocess
+import sys
+
+
+def test_importing_rxchat_loads_neither_reflex_nor_a_database():
+    probe = "import sys, rxchat; print(sorted(m for m in ('reflex', 'sqlalchemy', 'aiosqlite') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_public_names_resolve_to_the_widget_and_embedding_calls():
+    import rxchat
+
+    assert set(rxchat.__all__) == {"ChatWidgetState", "STYLESHEET", "add_chat", "chat_widget", "http_api"}
+    for name in rxchat.__all__:
+        assert getattr(rxchat, name) is not None
+    assert callable(rxchat.chat_widget) and callable(rxchat.add_chat)
