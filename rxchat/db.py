@@ -23,6 +23,9 @@ _makers: dict[str, async_sessionmaker[AsyncSession]] = {}
 def _on_sqlite_connect(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL never corrupts and loses nothing when a process dies; only a
+    # power cut can drop the last commits. FULL fsyncs every message (~5 ms here).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -5,8 +5,12 @@ import reflex as rx
 from rxchat.states.room import ConversationRoomState, MessageView, Segment
 
 
-def message_text(parts) -> rx.Component:
-    """Message text as plain text with http(s) links; no HTML is ever rendered."""
+def message_text(parts_json) -> rx.Component:
+    """Message text as plain text with http(s) links; no HTML is ever rendered.
+
+    `parts_json` is the message's segments as a JSON string (see MessageView.parts).
+    """
+    parts = rx.Var(f"JSON.parse({parts_json})", _var_type=list[Segment], _var_data=parts_json._get_all_var_data())
     return rx.text(
         rx.foreach(
             parts,
@@ -24,37 +28,66 @@ def message_text(parts) -> rx.Component:
 
 
 def timestamp(created_at) -> rx.Component:
-    return rx.moment(created_at, format="HH:mm", local=True, class_name="chat-time", font_size="11px", opacity="0.65")
+    # Plain Intl formatting in the browser's time zone: a moment component per bubble
+    # cost the receiving page most of its render time when the window re-rendered.
+    local_time = rx.Var(
+        f"new Date({created_at}).toLocaleTimeString([], {{hour: '2-digit', minute: '2-digit'}})",
+        _var_type=str,
+        _var_data=created_at._get_all_var_data(),
+    )
+    return rx.el.time(local_time, date_time=created_at, class_name="chat-time")
 
 
-def message_bubble(message: MessageView, own_author: str = "shopper") -> rx.Component:
-    """A stored message; `own_author` is whose messages sit on the right."""
-    is_own = message.author == own_author
-    is_shopper = message.author == "shopper"
-    status = rx.cond(is_shopper, rx.cond(message.seq <= ConversationRoomState.agent_read_seq, "read", "sent"), None)
+@rx.memo
+def stored_bubble(
+    seq: rx.Var[int],
+    author: rx.Var[str],
+    agent_name: rx.Var[str],
+    created_at: rx.Var[str],
+    parts: rx.Var[str],
+    own: rx.Var[bool],
+    status: rx.Var[str],
+) -> rx.Component:
+    """A React component of its own with plain props: a delta that resends the whole
+    window re-renders only the bubbles whose props changed."""
     return rx.box(
-        rx.cond(
-            message.author == "agent", rx.text(message.agent_name, size="1", weight="bold", class_name="chat-author")
-        ),
-        message_text(message.segments),
+        rx.cond(author == "agent", rx.text(agent_name, size="1", weight="bold", class_name="chat-author")),
+        message_text(parts),
         rx.hstack(
-            timestamp(message.created_at),
-            rx.cond(is_shopper, rx.text(rx.cond(status == "read", "Read", "Sent"), size="1", opacity="0.65")),
+            timestamp(created_at),
+            rx.cond(status != "", rx.text(rx.cond(status == "read", "Read", "Sent"), size="1", opacity="0.65")),
             spacing="2",
             justify="end",
         ),
         data_testid="chat-message",
-        data_author=message.author,
-        data_status=status,
-        data_seq=message.seq,
-        class_name=rx.cond(is_own, "chat-bubble chat-bubble-own", "chat-bubble chat-bubble-other"),
+        data_author=author,
+        data_status=rx.cond(status != "", status, None),
+        data_seq=seq,
+        class_name=rx.cond(own, "chat-bubble chat-bubble-own", "chat-bubble chat-bubble-other"),
+    )
+
+
+def message_bubble(message: MessageView, own_author: str = "shopper") -> rx.Component:
+    """A stored message; `own_author` is whose messages sit on the right."""
+    status = rx.cond(
+        message.author == "shopper", rx.cond(message.seq <= ConversationRoomState.agent_read_seq, "read", "sent"), ""
+    )
+    return stored_bubble(
+        seq=message.seq,
+        author=message.author,
+        agent_name=message.agent_name,
+        created_at=message.created_at,
+        parts=message.parts,
+        own=message.author == own_author,
+        status=status,
+        key=message.seq,
     )
 
 
 def pending_bubble(pending, on_retry) -> rx.Component:
     """A shopper message not yet stored: `sending`, or `failed` with a retry."""
     return rx.box(
-        message_text(pending.segments),
+        message_text(pending.parts),
         rx.hstack(
             rx.cond(
                 pending.status == "failed",
@@ -82,4 +115,3 @@ def pending_bubble(pending, on_retry) -> rx.Component:
     )
 
 
-__all__ = ["message_bubble", "message_text", "pending_bubble", "Segment"]

@@ -7,6 +7,7 @@ See docs/realtime.md.
 """
 
 import dataclasses
+import json
 
 import reflex as rx
 
@@ -30,7 +31,7 @@ class MessageView:
     author: str = ""
     agent_name: str = ""
     created_at: str = ""
-    segments: list[Segment] = dataclasses.field(default_factory=list)
+    parts: str = "[]"  # the body's Segments as JSON: a string prop lets unchanged bubbles skip re-rendering
 
 
 def to_view(message: MessagePublic | dict) -> MessageView:
@@ -41,8 +42,12 @@ def to_view(message: MessagePublic | dict) -> MessageView:
         author=m.author,
         agent_name=m.agent_name or "",
         created_at=m.created_at,
-        segments=[Segment(**part) for part in segments(m.body)],
+        parts=parts_json(m.body),
     )
+
+
+def parts_json(body: str) -> str:
+    return json.dumps(segments(body), ensure_ascii=False, separators=(",", ":"))
 
 
 def room_key(public_id: str) -> str:

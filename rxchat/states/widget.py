@@ -18,8 +18,7 @@ from rxchat.models import ChatSession
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
-from rxchat.states.room import ConversationRoomState, MessageView, Segment, room_key, to_view
-from rxchat.text import segments
+from rxchat.states.room import ConversationRoomState, MessageView, parts_json, room_key, to_view
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ class PendingMessage:
     key: str = ""
     body: str = ""
     status: str = "sending"  # sending | failed
-    segments: list[Segment] = dataclasses.field(default_factory=list)
+    parts: str = "[]"  # the body's Segments as JSON, as in MessageView
 
 
 class ChatWidgetState(rx.State):
@@ -213,9 +212,7 @@ class ChatWidgetState(rx.State):
             self.error = refused.message  # the typed text stays in the input
             return
         self.error = ""
-        pending = PendingMessage(
-            key=uuid.uuid4().hex, body=text, segments=[Segment(**p) for p in segments(text.strip())]
-        )
+        pending = PendingMessage(key=uuid.uuid4().hex, body=text, parts=parts_json(text.strip()))
         self.pending = [*self.pending, pending]
         yield  # the message shows as `sending` before the database write
         async for update in self._deliver(pending.key, clear_input=True):
