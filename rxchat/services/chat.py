@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +22,8 @@ from rxchat.settings import settings
 PAGE_SIZE = 30  # messages per page, widget and console alike
 MAX_PAGE_SIZE = 100  # the API's cap on ?limit=
 CLIENT_KEY_MAX = 64
+# What a new message changes on its session, read back by the same UPDATE.
+COUNTER_FIELDS = ("last_seq", "message_count", "last_activity", "status", "agent_read_seq")
 
 
 def to_product_public(product: Product) -> ProductPublic:
@@ -187,13 +190,17 @@ async def post_message(
     else:
         counters["agent_read_seq"] = ChatSession.last_seq + 1  # staff have seen all up to their reply
     allocate = (
-        sa.update(ChatSession).where(ChatSession.id == chat_id).values(**counters).returning(ChatSession.last_seq)
+        sa.update(ChatSession)
+        .where(ChatSession.id == chat_id)
+        .values(**counters)
+        .returning(*(getattr(ChatSession, name) for name in COUNTER_FIELDS))
     )
     try:
-        seq = (await db.execute(allocate)).scalar_one_or_none()
-        if seq is None:  # swept or erased since it was looked up
+        counted = (await db.execute(allocate)).one_or_none()
+        if counted is None:  # swept or erased since it was looked up
             await db.rollback()
             raise errors.SessionNotFound()
+        seq = counted.last_seq
         message = ChatMessage(
             session_id=chat_id,
             seq=seq,
@@ -213,7 +220,9 @@ async def post_message(
         if existing is None:
             raise
         return to_message_public(existing), False
-    await db.refresh(chat)
+    # Bring the caller's copy up to date without another round trip (and without marking it dirty).
+    for name in COUNTER_FIELDS:
+        set_committed_value(chat, name, getattr(counted, name))
     public = to_message_public(message)
     await publish(
         {
