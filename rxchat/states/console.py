@@ -10,7 +10,7 @@ import reflex as rx
 
 from rxchat import db, realtime
 from rxchat.services import chat, console
-from rxchat.services.errors import ChatError, InvalidInput
+from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
 from rxchat.states.room import ConversationRoomState, MessageView, room_key, to_view
@@ -24,7 +24,9 @@ class AgentConsoleState(AgentAuthState):
     filter_product: str = ""  # "" means every product
     filter_status: str = "open"  # open | closed | all
     products: list[ProductView] = []
-    selected: str = ""  # the open conversation's public id
+    # The open conversation's public id, kept in this tab's sessionStorage so a reload or a
+    # server restart (which starts every tab's server state afresh) reopens it.
+    selected: str = rx.SessionStorage(name="rxchat_console_conversation")
     selected_label: str = ""
     selected_customer: str = ""
     selected_product: ProductView = ProductView()
@@ -99,6 +101,9 @@ class AgentConsoleState(AgentAuthState):
         agent = await self._require_agent()
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
+        if not self.selected:
+            self.reply_error = "Choose a conversation in the inbox first."
+            return
         try:
             async with db.session() as s:
                 chat_session = await console.get_conversation(s, conversation=self.selected)
@@ -109,11 +114,11 @@ class AgentConsoleState(AgentAuthState):
                     body=form_data.get("reply", ""),
                     client_key=uuid.uuid4().hex,
                 )
-        except InvalidInput as refused:
-            self.reply_error = refused.message
-            return
-        except ChatError:
+        except SessionNotFound:
             self.erased = True
+            return
+        except ChatError as refused:
+            self.reply_error = refused.message  # the typed reply stays in the input
             return
         self.reply_error = ""
         room = await self.get_state(ConversationRoomState)
