@@ -173,3 +173,193 @@ def test_signed_out_console_redirects_to_sign_in(page: Page, served_app):
     page.goto(f"{served_app.url}/agent")
     page.wait_for_url(re.compile(r".*/agent/login$"))
     expect(page.get_by_test_id("agent-inbox")).to_have_count(0)
+
+
+# --- Two agents on one conversation ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def second_agent_account(served_app) -> dict:
+    email = f"agent-{secrets.token_hex(4)}@example.com"
+    run_cli("create-agent", "--email", email, "--name", "Ben", "--password-stdin", env=served_app.env,
+            stdin=PASSWORD + "\n")
+    return {"email": email, "password": PASSWORD, "name": "Ben"}
+
+
+def agent_reply(agent: Page, text: str) -> None:
+    agent.get_by_test_id("agent-reply-input").fill(text)
+    agent.get_by_test_id("agent-reply-send").click()
+
+
+def reply_bubble(page: Page, text: str):
+    return page.locator('[data-testid="chat-message"][data-author="agent"]').filter(has_text=text)
+
+
+def test_two_agents_see_each_others_replies_live_with_their_names(browser: Browser, served_app, agent_account,
+                                                                  second_agent_account):
+    errors: list[str] = []
+    ann, ben, shopper = (new_page(browser, errors) for _ in range(3))
+    try:
+        sign_in(ann, served_app.url, agent_account)
+        sign_in(ben, served_app.url, second_agent_account)
+        question = f"Which grinder setting for the pour-over? {secrets.token_hex(3)}"
+        open_widget(shopper, served_app.url, "pour-over-kit")
+        send(shopper, question)
+        open_conversation(ann, "pour-over-kit", question)
+        open_conversation(ben, "pour-over-kit", question)
+
+        from_ann = f"Medium-fine, like table salt. {secrets.token_hex(3)}"
+        agent_reply(ann, from_ann)
+        for page in (ben, shopper):
+            expect(reply_bubble(page, from_ann)).to_have_count(1)
+            expect(reply_bubble(page, from_ann)).to_contain_text("Ann")
+
+        from_ben = f"And 94 degrees water. {secrets.token_hex(3)}"
+        agent_reply(ben, from_ben)
+        for page in (ann, shopper):
+            expect(reply_bubble(page, from_ben)).to_have_count(1)
+            expect(reply_bubble(page, from_ben)).to_contain_text("Ben")
+        # Each reply carries its own author's name, and only that one.
+        for page in (ann, ben, shopper):
+            expect(reply_bubble(page, from_ann).locator(".chat-author")).to_have_text("Ann")
+            expect(reply_bubble(page, from_ben).locator(".chat-author")).to_have_text("Ben")
+    finally:
+        for page in (ann, ben, shopper):
+            page.context.close()
+    assert not errors, f"console errors: {errors}"
+
+
+# --- Catch-up after the server restarts mid-conversation ---------------------------------------------------------
+# One server of this module's own, stopped and started again on the same port and database (AppServer.stop/start
+# is what AppServer.restart does, split so the pages can be checked while it is down).
+
+RESTART_PRODUCT = "linen-throw"
+# What a page logs while its server is away; every other console error still fails the test.
+CONNECTION_NOISE = ("websocket", "err_connection_refused", "failed to load resource", "xhr poll error",
+                    "timeout", "socket")
+
+
+@pytest.fixture(scope="module")
+def restartable_app():
+    """A server of this module's own (its own copy, database and port), so restarting it disturbs no one."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from server import AppServer, base_env, copy_app
+
+    workdir = Path(tempfile.mkdtemp(prefix="rxchat-restart-"))
+    env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", RXCHAT_MESSAGES_PER_MINUTE="1000",
+                   RXCHAT_SESSIONS_PER_HOUR="1000")
+    run_cli("migrate", env=env)
+    run_cli("seed-demo", env=env)
+    account = {"email": "restart-agent@example.com", "password": PASSWORD, "name": "Cleo"}
+    run_cli("create-agent", "--email", account["email"], "--name", account["name"], "--password-stdin", env=env,
+            stdin=PASSWORD + "\n")
+    server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
+    server.account = account
+    yield server
+    server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def restart_people(browser: Browser, restartable_app):
+    """An agent and a shopper on the restartable server, in one conversation with one message each way."""
+    server = restartable_app
+    if server.process is None:  # a previous test left it stopped
+        server.start()
+    errors: list[str] = []
+    agent, shopper = new_page(browser, errors), new_page(browser, errors)
+    tag = secrets.token_hex(3)
+    opening, answer = f"Is the throw washable? {tag}", f"Yes, at 30 degrees. {tag}"
+    sign_in(agent, server.url, server.account)
+    open_widget(shopper, server.url, RESTART_PRODUCT)
+    send(shopper, opening)
+    open_conversation(agent, RESTART_PRODUCT, opening)
+    agent_reply(agent, answer)
+    expect(reply_bubble(shopper, answer)).to_have_count(1)
+    yield {"server": server, "agent": agent, "shopper": shopper, "tag": tag, "before": [opening, answer],
+           "errors": errors}
+    for page in (agent, shopper):
+        page.context.close()
+    if server.process is None:
+        server.start()
+    unexpected = [e for e in errors if not any(noise in e.lower() for noise in CONNECTION_NOISE)]
+    assert not unexpected, f"console errors: {unexpected}"
+
+
+def stored_count(page: Page, thread_test_id: str, text: str) -> int:
+    """Stored messages (they carry data-seq; a `sending` bubble does not) with this text in one thread."""
+    thread = page.get_by_test_id(thread_test_id)
+    return thread.locator('[data-testid="chat-message"][data-seq]').filter(has_text=text).count()
+
+
+def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people):
+    server, agent, shopper, tag = (restart_people[k] for k in ("server", "agent", "shopper", "tag"))
+    while_down, question, reply = (f"Typed while you were away {tag}", f"Does it shrink? {tag}",
+                                   f"No, it is pre-washed. {tag}")
+
+    server.stop()
+    expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible(timeout=15_000)
+    # Nothing gets through while the server is down: the shopper's send waits in the browser, the text stays
+    # in the input, and no message shows as stored on either side.
+    send(shopper, while_down)
+    shopper.wait_for_timeout(1500)
+    expect(shopper.get_by_test_id("chat-input")).to_have_value(while_down)
+    assert stored_count(shopper, "chat-message-list", while_down) == 0
+    assert stored_count(agent, "agent-thread", while_down) == 0
+    expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible()
+
+    server.start()  # same port, same database
+    expect(shopper.get_by_test_id("chat-connection-status")).to_be_hidden(timeout=30_000)
+    # The send that waited in the browser is delivered once the socket is back.
+    try:
+        expect(shopper.get_by_test_id("chat-message-list").locator('[data-testid="chat-message"][data-seq]')
+               .filter(has_text=while_down)).to_have_count(1, timeout=15_000)
+    except AssertionError as missing:
+        bubbles = shopper.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=chat-message]')]"
+            ".map(n => [n.dataset.author, n.dataset.status, n.dataset.seq, n.textContent.slice(0, 60)])")
+        log = [line for line in server.log().splitlines() if "Warning: Attempting to send delta" not in line]
+        raise AssertionError(f"the send queued while down was not stored once; bubbles: {bubbles}; "
+                             f"chat-error: {shopper.get_by_test_id('chat-error').all_inner_texts()}; "
+                             "server log tail:\n" + "\n".join(log[-40:])) from missing
+    expect(shopper.get_by_test_id("chat-input")).to_have_value("")
+    # The console reopened its conversation by itself and caught up with what the shopper sent meanwhile.
+    expect(agent.get_by_test_id("agent-thread").get_by_text(while_down)).to_be_visible(timeout=15_000)
+
+    send(shopper, question)
+    expect(agent.get_by_test_id("agent-thread").get_by_text(question)).to_be_visible()
+    agent_reply(agent, reply)
+    expect(reply_bubble(shopper, reply)).to_have_count(1)
+    agent.wait_for_timeout(500)  # a late duplicate would land by now
+    for text in [*restart_people["before"], while_down, question, reply]:
+        assert stored_count(shopper, "chat-message-list", text) == 1, f"shopper shows {text!r} not once"
+        assert stored_count(agent, "agent-thread", text) == 1, f"agent shows {text!r} not once"
+    expect(shopper.get_by_test_id("chat-connection-status")).to_have_count(0)
+
+
+def test_console_keeps_its_conversation_and_a_queued_reply_across_a_restart(restart_people):
+    """A restart starts every tab's server state afresh: the console reopens its conversation from the browser,
+    and a reply sent while the server was down is stored once when it is back, never lost or called erased."""
+    server, agent, shopper, tag = (restart_people[k] for k in ("server", "agent", "shopper", "tag"))
+    queued = f"Replied while you were away {tag}"
+
+    server.stop()
+    expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible(timeout=15_000)
+    agent.get_by_test_id("agent-reply-input").fill(queued)
+    agent.get_by_test_id("agent-reply-input").press("Enter")  # a connection toast covers the Send button
+    agent.wait_for_timeout(500)
+    server.start()
+    expect(shopper.get_by_test_id("chat-connection-status")).to_be_hidden(timeout=30_000)
+
+    expect(agent.get_by_test_id("agent-thread")).to_contain_text(restart_people["before"][0], timeout=10_000)
+    expect(agent.get_by_test_id("agent-conversation-erased")).to_have_count(0)
+    expect(reply_bubble(shopper, queued)).to_have_count(1, timeout=10_000)
+    expect(reply_bubble(agent, queued)).to_have_count(1)
+    expect(agent.get_by_test_id("agent-reply-input")).to_have_value("")
+    agent.wait_for_timeout(500)  # a late duplicate would land by now
+    for text in [*restart_people["before"], queued]:
+        assert stored_count(shopper, "chat-message-list", text) == 1, f"shopper shows {text!r} not once"
+        assert stored_count(agent, "agent-thread", text) == 1, f"agent shows {text!r} not once"

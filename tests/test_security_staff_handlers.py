@@ -1,0 +1,290 @@
+"""A signed-out client cannot touch staff data through the console's event handlers.
+
+Any client can send any event to the Reflex backend with any arguments, so the
+staff console's handlers are called here directly over a raw Socket.IO
+connection (the browser's own protocol: websocket transport, `/_event`, the
+hydrate event in the CONNECT packet), by a client that never signed in and by
+one holding a forged sign-in token; both also claim the conversation as their
+open one (it is browser-held, in sessionStorage). They aim at a real conversation, created
+through the HTTP API, by its public handle. Then nothing may have been read or
+changed: no message text reaches the attacker, the conversation's messages,
+status and staff read mark are as before (read back through the HTTP API and
+the database), and a shopper connected to the conversation's live room sees no
+reply, typing, status or read change.
+"""
+
+import asyncio
+import concurrent.futures
+import json
+import secrets
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rxchat.states.auth import AgentAuthState
+from rxchat.states.console import AgentConsoleState
+from rxchat.states.room import ConversationRoomState
+from rxchat.states.widget import ChatWidgetState
+
+pytestmark = pytest.mark.e2e
+
+PRODUCT = "pour-over-kit"
+NAMESPACE = "/_event"
+ROOT_STATE = "reflex___state____state"
+CONSOLE = AgentConsoleState.get_full_name()
+AUTH = AgentAuthState.get_full_name()
+WIDGET = ChatWidgetState.get_full_name()
+ROOM = ConversationRoomState.get_full_name()
+# The console's handlers a page sends by name; load_console is the page's on_load, run by the backend.
+UPDATE_VARS = f"{ROOT_STATE}.reflex___state____update_vars_internal_state.update_vars_internal"
+COMPILED_HANDLERS = ("open_conversation", "send_reply", "set_status", "mark_read", "load_earlier", "typing")
+REPLY_TIMEOUT_SECS = 15
+
+
+class RawClient:
+    """One browser tab's socket, spoken by hand: the hydrate event rides in the CONNECT packet."""
+
+    def __init__(self, http, base_url: str, router_data: dict, storage: dict | None = None):
+        import socketio
+
+        self.sio = socketio.AsyncClient(http_session=http, reconnection=False)
+        self.base_url = base_url
+        self.router_data = router_data
+        self.storage = storage or {}
+        self.received: list[dict] = []
+        self.hydrated = asyncio.Event()
+        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+
+    async def _on_event(self, data) -> None:
+        self.received.append(data)
+        if (data or {}).get("delta", {}).get(ROOT_STATE, {}).get("is_hydrated_rx_state_") is True:
+            self.hydrated.set()
+
+    async def connect(self) -> None:
+        payload = {"vars": self.storage} if self.storage else {}
+        auth = {
+            "event": {"name": f"{ROOT_STATE}.hydrate_and_load", "payload": payload, "router_data": self.router_data}
+        }
+        await self.sio.connect(
+            f"{self.base_url}/?token={uuid.uuid4()}",
+            transports=["websocket"],
+            socketio_path="/_event",
+            namespaces=[NAMESPACE],
+            auth=auth,
+            wait_timeout=10,
+        )
+        await asyncio.wait_for(self.hydrated.wait(), REPLY_TIMEOUT_SECS)
+
+    async def send(self, name: str, payload: dict) -> None:
+        await self.sio.emit(
+            "event", {"name": name, "payload": payload, "router_data": self.router_data}, namespace=NAMESPACE
+        )
+
+    async def settle(self) -> None:
+        """Wait until every event sent before has been handled: a tab's events are handled in order."""
+        value = secrets.choice(["open", "closed", "all"])
+        mark = len(self.received)
+        await self.send(f"{CONSOLE}.set_filter_status", {"value": value})
+        # An unchanged value sends no reply: switch through two values so one of them answers.
+        other = "all" if value != "all" else "open"
+        await self.send(f"{CONSOLE}.set_filter_status", {"value": other})
+        deadline = time.monotonic() + REPLY_TIMEOUT_SECS
+        while time.monotonic() < deadline:
+            if any(f'"filter_status_rx_state_": "{other}"' in json.dumps(d) for d in self.received[mark:]):
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError("the tab's events were not handled in time")
+
+    def text(self) -> str:
+        return json.dumps(self.received)
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+def run_async(coroutine):
+    """Run a coroutine on its own loop in a worker thread (Playwright's sync API may own this thread's loop)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def database_path(served_app) -> Path:
+    return Path(served_app.env["REFLEX_DB_URL"].removeprefix("sqlite:///"))
+
+
+def conversation_row(served_app, session_id: str) -> dict:
+    with sqlite3.connect(f"file:{database_path(served_app)}?mode=ro", uri=True) as db:
+        db.row_factory = sqlite3.Row
+        row = db.execute(
+            "SELECT public_id, status, agent_read_seq, last_seq, message_count FROM product_chat_sessions "
+            "WHERE session_id = ?",
+            (session_id,),
+        ).fetchone()
+    assert row is not None
+    return dict(row)
+
+
+def messages_of(http: httpx.Client, session_id: str) -> list[dict]:
+    response = http.get(f"/api/products/{PRODUCT}/chat/sessions/{session_id}/messages", params={"limit": 100})
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
+
+
+@pytest.fixture
+def conversation(served_app):
+    """A real conversation with two shopper messages, made through the HTTP API."""
+    secret_texts = [f"my order number is {secrets.token_hex(6)}", f"and my address is {secrets.token_hex(6)}"]
+    with httpx.Client(base_url=served_app.url, timeout=30) as http:
+        created = http.post(f"/api/products/{PRODUCT}/chat/sessions")
+        assert created.status_code == 201, created.text
+        session_id = created.json()["session_id"]
+        for text in secret_texts:
+            posted = http.post(f"/api/products/{PRODUCT}/chat/sessions/{session_id}/messages", json={"content": text})
+            assert posted.status_code == 201, posted.text
+        return {
+            "session_id": session_id,
+            "texts": secret_texts,
+            "public_id": conversation_row(served_app, session_id)["public_id"],
+        }
+
+
+def test_full_event_names_are_the_compiled_ones(served_app):
+    """The names used below are the ones the built console page sends (so the attack reaches the handlers)."""
+    compiled = "\n".join(
+        path.read_text() for path in (served_app.app_root / ".web").rglob("*.jsx") if "node_modules" not in path.parts
+    )
+    for handler in COMPILED_HANDLERS:
+        assert f"{CONSOLE}.{handler}" in compiled, handler
+    assert {*COMPILED_HANDLERS, "load_console"} <= set(AgentConsoleState.event_handlers)
+
+
+def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, conversation):
+    public_id, session_id, texts = conversation["public_id"], conversation["session_id"], conversation["texts"]
+    with httpx.Client(base_url=served_app.url, timeout=30) as http:
+        messages_before = messages_of(http, session_id)
+        session_before = http.get(f"/api/products/{PRODUCT}/chat/sessions/{session_id}").json()
+    row_before = conversation_row(served_app, session_id)
+    assert [m["body"] for m in reversed(messages_before)] == texts
+    assert row_before["agent_read_seq"] == 0 and row_before["status"] == "open"
+
+    agent_page = {"pathname": "/agent", "asPath": "/agent"}
+    product_page = {
+        "pathname": f"/products/{PRODUCT}",
+        "asPath": f"/products/{PRODUCT}",
+        "query": {"product_id": PRODUCT},
+    }
+    shopper_record = json.dumps(
+        {
+            "globalSessionId": "v" + secrets.token_hex(16),
+            "productSessions": {f"product_{PRODUCT}": {"sessionId": session_id, "productId": PRODUCT}},
+            "userPreferences": {},
+        }
+    )
+
+    async def attack() -> tuple[list[RawClient], RawClient, int, bool]:
+        import aiohttp
+
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            # The shopper's own tab, joined to the conversation's live room: it would see any reply,
+            # typing, status or read change the attackers caused.
+            shopper = RawClient(
+                session,
+                served_app.url,
+                product_page,
+                {
+                    f"{WIDGET}.chat_session_data_rx_state_": shopper_record,
+                },
+            )
+            signed_out = RawClient(session, served_app.url, agent_page)
+            forged = RawClient(
+                session,
+                served_app.url,
+                agent_page,
+                {
+                    f"{AUTH}.auth_token_rx_state_": secrets.token_urlsafe(32),
+                    # The open conversation is browser-held (sessionStorage): any client can claim one.
+                    f"{CONSOLE}.selected_rx_state_": public_id,
+                },
+            )
+            attackers = [signed_out, forged]
+            try:
+                await shopper.connect()
+                await shopper.settle()
+                assert texts[0] in shopper.text(), "the shopper's tab did not join the conversation"
+                shopper_seen = len(shopper.received)
+                for attacker in attackers:
+                    await attacker.connect()
+                for attacker in attackers:
+                    # An attacker may also try to pick the conversation by setting the var itself.
+                    await attacker.send(f"{CONSOLE}.setvar", {"var_name": "selected", "value": public_id})
+                    await attacker.send(UPDATE_VARS, {"vars": {f"{CONSOLE}.selected_rx_state_": public_id}})
+                    for _ in range(2):
+                        await attacker.send(f"{CONSOLE}.load_console", {})
+                        await attacker.send(f"{CONSOLE}.open_conversation", {"conversation": public_id})
+                        await attacker.send(f"{CONSOLE}.send_reply", {"form_data": {"reply": "pwned"}})
+                        await attacker.send(f"{CONSOLE}.set_status", {"status": "closed"})
+                        await attacker.send(f"{CONSOLE}.mark_read", {})
+                        await attacker.send(f"{CONSOLE}.load_earlier", {})
+                        await attacker.send(f"{CONSOLE}.typing", {"text": "pwned"})
+                for attacker in attackers:
+                    await attacker.settle()
+                await asyncio.sleep(1.0)  # anything published would reach the shopper's room by now
+                room_changes = [d for d in shopper.received[shopper_seen:] if ROOM in json.dumps(d.get("delta", {}))]
+
+                # The shopper's tab is really live in the room: an HTTP message reaches it.
+                control = f"control message {secrets.token_hex(4)}"
+                async with session.post(
+                    f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}/messages",
+                    json={"content": control},
+                ) as response:
+                    assert response.status == 201
+                deadline = time.monotonic() + REPLY_TIMEOUT_SECS
+                while control not in shopper.text() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                return attackers, room_changes, shopper_seen, control in shopper.text()
+            finally:
+                for client in (shopper, *attackers):
+                    await client.close()
+
+    attackers, room_changes, _, control_seen = run_async(attack())
+
+    for attacker in attackers:
+        received = attacker.text()
+        for text in texts:
+            assert text not in received, "a signed-out client received a shopper's message"
+        assert "pwned" not in received
+        # The handle the attacker sent may echo back; what it names may not.
+        for delta in (d.get("delta", {}).get(CONSOLE, {}) for d in attacker.received):
+            assert delta.get("selected_label_rx_state_", "") == ""
+            assert delta.get("selected_customer_rx_state_", "") == ""
+            assert delta.get("selected_product_rx_state_", {}).get("id", "") == ""
+            assert not delta.get("earlier_rx_state_")
+        assert '"messages_rx_state_": [{' not in received
+        redirects = [
+            e
+            for d in attacker.received
+            for e in d.get("events", [])
+            if e.get("name") == "_redirect" and e.get("payload", {}).get("path") == "/agent/login"
+        ]
+        # load_console, open_conversation, send_reply and set_status answer a signed-out call with the sign-in
+        # page: proof that the calls reached the handlers (twice each).
+        assert len(redirects) >= 8, f"the staff handlers were not reached: {attacker.received}"
+
+    assert room_changes == [], f"the attack changed the conversation's live room: {room_changes}"
+    assert control_seen, "the shopper's tab was not live in the room, so it proved nothing"
+
+    with httpx.Client(base_url=served_app.url, timeout=30) as http:
+        messages_after = messages_of(http, session_id)
+        session_after = http.get(f"/api/products/{PRODUCT}/chat/sessions/{session_id}").json()
+    assert messages_after[1:] == messages_before  # only the control message was added
+    assert all(m["author"] == "shopper" for m in messages_after)
+    assert session_after["status"] == session_before["status"] == "open"
+    row_after = conversation_row(served_app, session_id)
+    assert row_after["agent_read_seq"] == row_before["agent_read_seq"] == 0
+    assert row_after["status"] == "open"
+    assert row_after["last_seq"] == row_before["last_seq"] + 1
