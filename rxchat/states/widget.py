@@ -53,13 +53,14 @@ class ChatWidgetState(rx.State):
 
     _session_id: str = ""
     _public_id: str = ""
-    _product_id: str = ""
 
     @rx.var
     def max_input_chars(self) -> int:
         return settings.max_message_chars * INPUT_LIMIT_FACTOR
 
     def _current_product_id(self) -> str:
+        # Read from the page on every event: after a server restart a send queued in the
+        # browser can arrive before the page's on_load has run again.
         return str(self.router.page.params.get("product_id", ""))
 
     def _load_record(self) -> dict:
@@ -85,7 +86,6 @@ class ChatWidgetState(rx.State):
         self.pending = [p for p in self.pending if p.status == "failed"]
         self.error = ""
         self.confirming_erase = False
-        self._product_id = self._current_product_id()
         self._session_id = ""
         self._public_id = ""
         self.has_session = False
@@ -105,13 +105,12 @@ class ChatWidgetState(rx.State):
     async def open_chat(self):
         """The panel opened: write the record (first time), show the thread, mark replies seen."""
         self.error = ""
-        self._product_id = self._product_id or self._current_product_id()
         data = self._load_record()
         prefs = data["userPreferences"]
         self.profile_name, self.profile_email = prefs.get("name", ""), prefs.get("email", "")
         try:
             async with db.session() as s:
-                self.product_name = (await chat.get_product(s, product_id=self._product_id)).name
+                self.product_name = (await chat.get_product(s, product_id=self._current_product_id())).name
                 chat_session = await self._session(s) or await self._session_from_record(s, data)
                 if chat_session is not None:
                     await self._mark_seen(s, chat_session)
@@ -136,21 +135,21 @@ class ChatWidgetState(rx.State):
         expired or foreign id is dropped, so the next message starts fresh.
         """
         record.drop_expired(data)
-        key = record.product_key(self._product_id)
+        key = record.product_key(self._current_product_id())
         entry = data["productSessions"].get(key)
         if entry is None:
             return None
         chat_session = None
         if ids.is_legacy_session_id(entry["sessionId"]):
             chat_session = await lifecycle.adopt_legacy_session(
-                s, product_id=self._product_id, legacy_id=entry["sessionId"]
+                s, product_id=self._current_product_id(), legacy_id=entry["sessionId"]
             )
             if chat_session is not None:
                 entry["sessionId"] = chat_session.session_id
                 logger.info("adopted a conversation of the original system and rotated its id")
         else:
             chat_session = await chat.find_session(s, session_id=entry["sessionId"])
-        if chat_session is None or chat_session.product_id != self._product_id:
+        if chat_session is None or chat_session.product_id != self._current_product_id():
             logger.info("a browser record held an unknown, expired or foreign session id; starting fresh")
             del data["productSessions"][key]
             return None
@@ -199,7 +198,7 @@ class ChatWidgetState(rx.State):
         if not self._session_id:
             return None
         try:
-            return await chat.get_session(s, product_id=self._product_id, session_id=self._session_id)
+            return await chat.get_session(s, product_id=self._current_product_id(), session_id=self._session_id)
         except ChatError:
             return None
 
@@ -259,7 +258,7 @@ class ChatWidgetState(rx.State):
         prefs = data.get("userPreferences", {})
         chat_session = await chat.create_session(
             s,
-            product_id=self._product_id,
+            product_id=self._current_product_id(),
             visitor_id=data["globalSessionId"],
             customer_name=prefs.get("name"),
             customer_email=prefs.get("email"),
@@ -271,10 +270,10 @@ class ChatWidgetState(rx.State):
     def _remember_activity(self, chat_session: ChatSession) -> None:
         """Keep the browser record in step with the server after a message."""
         data = self._load_record()
-        key = record.product_key(self._product_id)
+        key = record.product_key(self._current_product_id())
         entry = data["productSessions"].get(key) or {
             "sessionId": chat_session.session_id,
-            "productId": self._product_id,
+            "productId": self._current_product_id(),
             "createdAt": iso(chat_session.created_at),
         }
         entry.update(
@@ -317,7 +316,7 @@ class ChatWidgetState(rx.State):
             chat_session = await self._session(s)
             if chat_session is not None:
                 await profile.update_customer(s, chat_session=chat_session, name=name, email=email)
-                entry = data["productSessions"].get(record.product_key(self._product_id))
+                entry = data["productSessions"].get(record.product_key(self._current_product_id()))
                 if entry is not None:
                     for field, value in (("customerName", name), ("customerEmail", email)):
                         if value:
@@ -354,7 +353,7 @@ class ChatWidgetState(rx.State):
             if chat_session is not None:
                 await chat.delete_session(s, chat=chat_session)
         data = self._load_record()
-        data["productSessions"].pop(record.product_key(self._product_id), None)
+        data["productSessions"].pop(record.product_key(self._current_product_id()), None)
         self._save_record(data)
         self._session_id = self._public_id = ""
         self.has_session = False
