@@ -29,6 +29,7 @@ from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 logger = logging.getLogger(__name__)
 
 PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
+INBOX_REFRESH_DELAY_SECS = 0.05  # the inbox re-read waits this long, so it never delays a delivery
 INBOX_EVENTS = {"message", "session_created", "status", "read", "erased"}
 
 _app: rx.App | None = None
@@ -110,6 +111,7 @@ async def _apply_to_room(event: publish.Event) -> None:
     token = BaseStateToken(ident=room_key(event["conversation"]), cls=ConversationRoomState)
     async with _app.modify_state(token) as root:
         room = await root.get_state(ConversationRoomState)
+        await _forget_closed_tabs(room)
         kind = event["type"]
         if kind == "message":
             room._add_message(event["message"])
@@ -146,11 +148,22 @@ async def _refresh_inbox() -> None:
     global _inbox_dirty
     assert _app is not None
     while _inbox_dirty:
+        # Let the message itself reach the room first: the inbox is a list, not the conversation.
+        await asyncio.sleep(INBOX_REFRESH_DELAY_SECS)
         _inbox_dirty = False
         async with db.session() as s:
             summaries = await console.list_conversations(s)
         async with _app.modify_state(BaseStateToken(ident=INBOX_KEY, cls=InboxState)) as root:
-            (await root.get_state(InboxState))._replace(summaries)
+            inbox = await root.get_state(InboxState)
+            await _forget_closed_tabs(inbox)
+            inbox._replace(summaries)
+
+
+async def _forget_closed_tabs(shared: rx.SharedState) -> None:
+    """Reflex never unlinks a tab from a shared state; drop the ones whose socket is gone."""
+    gone = {token for token in shared._linked_from if not await _connected(token)}
+    if gone:
+        shared._linked_from.difference_update(gone)
 
 
 # Presence ---------------------------------------------------------------

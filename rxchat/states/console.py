@@ -13,7 +13,7 @@ from rxchat.services import chat, console
 from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
-from rxchat.states.room import ConversationRoomState, MessageView, room_key, to_view
+from rxchat.states.room import ConversationRoomState, MessageView, join, room_key, to_view
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
 
@@ -45,7 +45,7 @@ class AgentConsoleState(AgentAuthState):
         async with db.session() as s:
             self.products = [product_view(p) for p in await chat.list_products(s)]
             summaries = await console.list_conversations(s)
-        inbox = await (await self.get_state(InboxState))._link_to(INBOX_KEY)
+        inbox = await join(self, InboxState, INBOX_KEY)
         inbox._replace(summaries)
         if self.selected:
             return AgentConsoleState.open_conversation(self.selected)
@@ -80,7 +80,7 @@ class AgentConsoleState(AgentAuthState):
         )
         self.selected_product = product_view(product)
         self.earlier, self.earlier_before = [], before or 0
-        room = await (await self.get_state(ConversationRoomState))._link_to(room_key(chat_session.public_id))
+        room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
 

@@ -50,6 +50,18 @@ def parts_json(body: str) -> str:
     return json.dumps(segments(body), ensure_ascii=False, separators=(",", ":"))
 
 
+async def join(tab: rx.State, shared_cls: type, key: str):
+    """Link this tab's `shared_cls` to `key` and make sure the tab is counted as a member.
+
+    Reflex skips the bookkeeping when the tab was linked before, but the realtime
+    side drops members whose socket went away, so a tab back from a reconnect
+    must be added again.
+    """
+    shared = await (await tab.get_state(shared_cls))._link_to(key)
+    shared._linked_from.add(tab.router.session.client_token)
+    return shared
+
+
 def room_key(public_id: str) -> str:
     """The link token of a conversation's room (link tokens may not contain '_')."""
     return f"room{public_id}"
