@@ -203,6 +203,19 @@ class IdempotencyKeyReused(errors.ChatError):
     message = "This Idempotency-Key was already used for a different message."
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Up to 64 printable characters; a retry with the same key stores nothing new.",
+    ),
+]
+BeforeQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
+]
+LimitQuery = Annotated[int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")]
+
+
 @messages.post(
     "",
     status_code=201,
@@ -222,13 +235,7 @@ async def post_message(
     current: ChatDep,
     s: DbDep,
     response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="Up to 64 printable characters; a retry with the same key stores nothing new.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> MessagePublic:
     """Post a shopper message: 201 with the stored message; a retry with the same Idempotency-Key gets 200 and it."""
     message, created = await chat.post_message(
@@ -239,12 +246,6 @@ async def post_message(
             raise IdempotencyKeyReused()  # keys are per conversation: an agent's reply is not this retry
         response.status_code = 200
     return message
-
-
-BeforeQuery = Annotated[
-    int | None, Query(ge=1, le=MAX_SEQ, description="Only messages older than this seq (a cursor).")
-]
-LimitQuery = Annotated[int, Query(ge=1, description=f"Page size; larger values are capped at {chat.MAX_PAGE_SIZE}.")]
 
 
 @messages.get("", response_model=MessagePage, responses=_errors(404, 422))

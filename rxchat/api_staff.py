@@ -15,7 +15,7 @@ live to the shopper's widget after it commits.
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +25,7 @@ from rxchat.api import (
     BeforeQuery,
     DbDep,
     ErrorResponse,
+    IdempotencyKeyHeader,
     IdempotencyKeyReused,
     LimitQuery,
     MessagePage,
@@ -214,13 +215,7 @@ async def post_reply(
     agent: CurrentAgent,
     s: DbDep,
     response: Response,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="Up to 64 printable characters; a retry with the same key stores nothing new.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> MessagePublic:
     """Reply as the token's agent; it shows in the shopper's widget at once, under the agent's display name.
 

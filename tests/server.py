@@ -124,3 +124,13 @@ def copy_app(destination: Path) -> Path:
     ignore = shutil.ignore_patterns(".venv", ".web", ".states", "*.db*", "__pycache__", ".git", ".pytest_cache")
     shutil.copytree(ROOT, destination, ignore=ignore)
     return destination
+
+
+def serve_fresh_app(workdir: Path, env: dict[str, str], *, agent: tuple[str, str, str] | None = None) -> AppServer:
+    """Migrate, load the demo catalog, create a staff account (email, name, password) if given, serve a copy."""
+    run_cli("migrate", env=env)
+    run_cli("seed-demo", env=env)
+    if agent is not None:
+        email, name, password = agent
+        run_cli("create-agent", "--email", email, "--name", name, "--password-stdin", env=env, stdin=password + "\n")
+    return AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from server import AppServer, base_env, copy_app, run_cli
+from server import base_env, serve_fresh_app
 
 pytestmark = pytest.mark.e2e
 
@@ -30,19 +30,7 @@ def strict_app():
         RXCHAT_SESSIONS_PER_HOUR="1000",
         RXCHAT_SWEEP_INTERVAL_SECONDS="0",
     )
-    run_cli("migrate", env=env)
-    run_cli("seed-demo", env=env)
-    run_cli(
-        "create-agent",
-        "--email",
-        "kim@example.com",
-        "--name",
-        "Kim",
-        "--password-stdin",
-        env=env,
-        stdin=PASSWORD + "\n",
-    )
-    server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
+    server = serve_fresh_app(workdir, env, agent=("kim@example.com", "Kim", PASSWORD))
     yield server
     server.stop()
 

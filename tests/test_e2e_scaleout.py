@@ -16,7 +16,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, expect
 
-from server import AppServer, base_env, copy_app, run_cli
+from server import base_env, serve_fresh_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
@@ -45,19 +45,7 @@ def scaled_app():
         RXCHAT_MESSAGES_PER_MINUTE="1000",
         RXCHAT_SESSIONS_PER_HOUR="1000",
     )
-    run_cli("migrate", env=env)
-    run_cli("seed-demo", env=env)
-    run_cli(
-        "create-agent",
-        "--email",
-        "sam@example.com",
-        "--name",
-        "Sam",
-        "--password-stdin",
-        env=env,
-        stdin=PASSWORD + "\n",
-    )
-    server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
+    server = serve_fresh_app(workdir, env, agent=("sam@example.com", "Sam", PASSWORD))
     yield server
     server.stop()
     redis.Redis.from_url(REDIS_DB_URL).flushdb()
