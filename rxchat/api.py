@@ -256,7 +256,7 @@ async def list_messages(
     limit: LimitQuery = chat.PAGE_SIZE,
 ) -> MessagePage:
     """The thread newest first, one page at a time."""
-    page, next_before = await chat.list_messages(s, chat=current, before=before, limit=min(limit, chat.MAX_PAGE_SIZE))
+    page, next_before = await chat.list_messages(s, chat=current, before=before, limit=limit)  # capped there
     return MessagePage(messages=page, next_before=next_before)
 
 

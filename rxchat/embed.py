@@ -1,12 +1,12 @@
 """Putting rxchat into a Reflex store: the few calls a host app makes.
 
-    import reflex as rx
-    import rxchat
+import reflex as rx
+import rxchat
 
-    app = rx.App(stylesheets=[rxchat.STYLESHEET], api_transformer=rxchat.http_api())
-    app.add_page(my_product_page, route="/products/[product_id]",
-                 on_load=rxchat.ChatWidgetState.on_page_load)   # the page renders rxchat.chat_widget()
-    rxchat.add_chat(app)                                         # console pages, live delivery, sweeper
+app = rx.App(stylesheets=[rxchat.STYLESHEET], api_transformer=rxchat.http_api())
+app.add_page(my_product_page, route="/products/[product_id]",
+             on_load=rxchat.ChatWidgetState.on_page_load)   # the page renders rxchat.chat_widget()
+rxchat.add_chat(app)                                         # console pages, live delivery, sweeper
 """
 
 import reflex as rx

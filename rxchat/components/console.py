@@ -3,7 +3,7 @@
 import reflex as rx
 
 from rxchat.components.layout import refusal
-from rxchat.components.message import message_bubble
+from rxchat.components.message import message_bubble, typing_indicator
 from rxchat.components.reactions import on_new_message, read_marker
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.states.auth import AgentAuthState
@@ -206,12 +206,7 @@ def thread() -> rx.Component:
                         on_new_message(read_marker),
                         rx.cond(
                             room.shopper_typing,
-                            rx.box(
-                                rx.text("Shopper is typing", size="1"),
-                                rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
-                                data_testid="agent-typing-indicator",
-                                class_name="chat-typing",
-                            ),
+                            typing_indicator("Shopper is typing", "agent-typing-indicator"),
                         ),
                         data_testid="agent-thread",
                         role="log",

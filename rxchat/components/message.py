@@ -115,3 +115,11 @@ def pending_bubble(pending, on_retry) -> rx.Component:
     )
 
 
+def typing_indicator(label, test_id: str) -> rx.Component:
+    """'<who> is typing' with animated dots, for the widget and the console alike."""
+    return rx.box(
+        rx.text(label, size="1"),
+        rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
+        data_testid=test_id,
+        class_name="chat-typing",
+    )

@@ -9,7 +9,7 @@ from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.layout import refusal
-from rxchat.components.message import message_bubble, pending_bubble
+from rxchat.components.message import message_bubble, pending_bubble, typing_indicator
 from rxchat.components.reactions import on_new_message, record_marker, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
@@ -147,12 +147,7 @@ def thread_items() -> rx.Component:
         rx.foreach(ChatWidgetState.pending, lambda p: pending_bubble(p, ChatWidgetState.retry)),
         rx.cond(
             ChatWidgetState.has_session & ConversationRoomState.agent_typing,
-            rx.box(
-                rx.text(ConversationRoomState.typing_agent_name + " is typing", size="1"),
-                rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
-                data_testid="chat-typing-indicator",
-                class_name="chat-typing",
-            ),
+            typing_indicator(ConversationRoomState.typing_agent_name + " is typing", "chat-typing-indicator"),
         ),
         role="log",
         aria_live="polite",

@@ -13,7 +13,7 @@ from rxchat.services import chat, console
 from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
-from rxchat.states.room import ConversationRoomState, MessageView, join, room_key, to_view
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, join, room_key, to_view
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
 
@@ -67,7 +67,7 @@ class AgentConsoleState(AgentAuthState):
         try:
             async with db.session() as s:
                 chat_session = await console.get_conversation(s, conversation=str(conversation))
-                newest_first, before = await chat.list_messages(s, chat=chat_session, limit=50)
+                newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
                 product = await chat.get_product(s, product_id=chat_session.product_id)
                 await console.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
         except ChatError:

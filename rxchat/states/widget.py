@@ -18,7 +18,7 @@ from rxchat.models import ChatSession
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
-from rxchat.states.room import ConversationRoomState, MessageView, join, parts_json, room_key, to_view
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, join, parts_json, room_key, to_view
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class ChatWidgetState(rx.State):
         self._session_id = chat_session.session_id
         self._public_id = chat_session.public_id
         self.has_session = True
-        newest_first, before = await chat.list_messages(s, chat=chat_session, limit=50)
+        newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
         room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         self.earlier = []
