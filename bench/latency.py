@@ -82,7 +82,11 @@ ENABLED = "(s) => { const el = document.querySelector(s); return !!el && !el.dis
 SOCKET_PROBE = r"""
 (() => {
   const now = () => performance.timeOrigin + performance.now();
-  const seen = window.__benchFrames = {sent: new Map(), recv: new Map()};
+  const seen = window.__benchFrames = {sent: new Map(), recv: new Map(), frames: 0, bytes: 0};
+  const count = (data) => {
+    seen.frames += 1;
+    seen.bytes += typeof data === 'string' ? data.length : (data.byteLength || 0);
+  };
   const note = (map, data) => {
     if (typeof data !== 'string' || !data.includes('bench m')) return;
     const t = now();
@@ -90,13 +94,17 @@ SOCKET_PROBE = r"""
   };
   const Native = window.WebSocket;
   class Probed extends Native {
-    constructor(...args) { super(...args); this.addEventListener('message', (e) => note(seen.recv, e.data)); }
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => { count(e.data); note(seen.recv, e.data); });
+    }
     send(data) { note(seen.sent, data); return super.send(data); }
   }
   window.WebSocket = Probed;
 })();
 """
 FRAMES = "([m, kind]) => window.__benchFrames[kind].get(m) ?? null"
+RECEIVED = "() => [window.__benchFrames.frames, window.__benchFrames.bytes]"
 
 SHOPPER_INPUT = '[data-testid="chat-input"]'
 AGENT_INPUT = '[data-testid="agent-reply-input"]'
@@ -174,7 +182,24 @@ def summary(name: str, values: list[float]) -> tuple[str, bool]:
     return line, met
 
 
-def measure(url: str, args: argparse.Namespace) -> bool:
+def server_cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) of the server's process tree so far; 0 when it is not ours."""
+    if pid is None:
+        return 0.0
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def measure(url: str, args: argparse.Namespace, server_pid: int | None = None) -> bool:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -204,7 +229,10 @@ def measure(url: str, args: argparse.Namespace) -> bool:
             echoes: dict[str, list[float]] = {"shopper → agent": [], "agent → shopper": []}
             splits: dict[str, list[tuple[float, float, float]]] = {"shopper → agent": [], "agent → shopper": []}
             total = args.warmup + args.messages
+            work_start = None
             for i in range(total):
+                if i == args.warmup:
+                    work_start = (server_cpu_seconds(server_pid), shopper.evaluate(RECEIVED), agent.evaluate(RECEIVED))
                 for name, sender, receiver, input_selector, author in (
                     ("shopper → agent", shopper, agent, SHOPPER_INPUT, "shopper"),
                     ("agent → shopper", agent, shopper, AGENT_INPUT, "agent"),
@@ -225,6 +253,7 @@ def measure(url: str, args: argparse.Namespace) -> bool:
                             splits[name].append(parts)
                 if (i + 1) % 25 == 0:
                     print(f"  {i + 1}/{total} round trips", file=sys.stderr, flush=True)
+            work_end = (server_cpu_seconds(server_pid), shopper.evaluate(RECEIVED), agent.evaluate(RECEIVED))
         finally:
             chromium.close()
 
@@ -250,6 +279,13 @@ def measure(url: str, args: argparse.Namespace) -> bool:
         for label, column in zip(labels, zip(*rows, strict=True), strict=True):
             cells.append(f"{label} {percentile(list(column), 50):6.2f} / {percentile(list(column), 99):6.2f}")
         print(f"  {name:<17} " + "   ".join(cells))
+    sent = 2 * args.messages
+    print(f"work per message in the measured run ({sent} messages, both ways):")
+    if server_pid is not None:
+        print(f"  server CPU {(work_end[0] - work_start[0]) * 1000 / sent:.1f} ms")
+    for name, index in (("shopper page", 1), ("agent page", 2)):
+        frames, size = (end - start for end, start in zip(work_end[index], work_start[index], strict=True))
+        print(f"  {name} received {frames / sent:.1f} socket frames, {size / 1024 / sent:.1f} KiB")
     print(
         f"issue floor (p50 < {FLOOR_P50_MS:g} ms and p99 < {FLOOR_P99_MS:g} ms each way): "
         f"{'MET' if met_all else 'NOT MET'}"
@@ -266,7 +302,7 @@ def main(argv=None) -> int:
         met = measure(args.url.rstrip("/"), args)
     else:
         with served_app() as server:
-            met = measure(server.url, args)
+            met = measure(server.url, args, server_pid=server.process.pid)
     return 1 if args.strict and not met else 0
 
 

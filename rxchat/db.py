@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.settings import settings
+from rxchat.sqlite_driver import OneTripDBAPI
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers wait this long for the lock before failing
 
@@ -31,15 +32,21 @@ def _on_sqlite_connect(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def create_engine(url: str) -> AsyncEngine:
+    """A new engine with the app's connection settings (tests make their own databases with it)."""
+    if url.startswith("sqlite"):
+        timeout = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_async_engine(url, module=OneTripDBAPI(), connect_args=timeout)
+        sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
 def get_engine(url: str | None = None) -> AsyncEngine:
+    """The process's shared engine for `url` (the configured database by default)."""
     url = url or settings.async_db_url
     if url not in _engines:
-        if url.startswith("sqlite"):
-            engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-            sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
-        else:
-            engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
-        _engines[url] = engine
+        engine = _engines[url] = create_engine(url)
         _makers[url] = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
     return _engines[url]
 

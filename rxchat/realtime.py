@@ -14,6 +14,7 @@ the Reflex side of that door:
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
 INBOX_REFRESH_DELAY_SECS = 0.05  # the inbox re-read waits this long, so it never delays a delivery
 INBOX_EVENTS = {"message", "session_created", "status", "read", "erased"}
+ROOM_EVENTS = {"message", "read", "status", "erased", "typing"}
+_own_room: contextvars.ContextVar[str | None] = contextvars.ContextVar("rxchat_own_room", default=None)
 
 _app: rx.App | None = None
 _tasks: set[asyncio.Task] = set()
@@ -97,10 +100,28 @@ def _done(task: asyncio.Task) -> None:
         logger.warning("live update failed: %s: %s", type(error).__name__, error)
 
 
+@contextlib.contextmanager
+def own_room_update(room: ConversationRoomState, conversation: str):
+    """The calling tab puts the change it is about to make into this conversation's room itself,
+    in its own event, and Reflex fans it out when that event ends: a separate update of the room
+    would only queue for the room's lock ahead of that delivery and change nothing.
+
+    Only when `room` (the tab's) is linked to that conversation; otherwise the update goes ahead.
+    """
+    if room._linked_to != room_key(conversation):
+        yield
+        return
+    reset = _own_room.set(conversation)
+    try:
+        yield
+    finally:
+        _own_room.reset(reset)
+
+
 def _on_event(event: publish.Event) -> None:
     if _app is None:
         return
-    if event.get("conversation"):
+    if event["type"] in ROOM_EVENTS and event.get("conversation") != _own_room.get():
         _spawn(_apply_to_room(event))
     if event["type"] in INBOX_EVENTS:
         _schedule_inbox_refresh()
@@ -120,7 +141,7 @@ async def _apply_to_room(event: publish.Event) -> None:
         elif kind == "status":
             room.status = event["status"]
         elif kind == "erased":
-            room.messages = []
+            room._clear()
             room.erased = True
         elif kind == "typing":
             room._set_typing(event["side"], time.time() + TYPING_TTL_SECS, event.get("agent_name", ""))

@@ -8,12 +8,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat import migrations
-from rxchat.db import SQLITE_BUSY_TIMEOUT_MS
+from rxchat.db import create_engine
 from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import catalog, chat, publish
 
@@ -26,22 +25,12 @@ def sqlite_urls(path: Path) -> tuple[str, str]:
     return f"sqlite:///{path}", f"sqlite+aiosqlite:///{path}"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """The same connection settings as the app's engine (rxchat/db.py): WAL, a busy timeout, foreign keys."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
 @asynccontextmanager
 async def migrated_database(path: Path, *, seed: bool = True) -> AsyncIterator[AsyncSession]:
     """A fresh SQLite file at the newest schema (optionally with the demo catalog) and a session on it."""
     sync_url, async_url = sqlite_urls(path)
     migrations.upgrade(sync_url)
-    engine = create_async_engine(async_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    engine = create_engine(async_url)  # the app's own settings and SQLite driver
     maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
     try:
         async with maker() as db:

@@ -6,6 +6,7 @@ import secrets
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from rxchat.states.room import RECENT_MAX
 from server import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -235,6 +236,78 @@ def test_two_agents_see_each_others_replies_live_with_their_names(browser: Brows
 
 RESTART_PRODUCT = "linen-throw"
 # What a page logs while its server is away; every other console error still fails the test.
+def stored_texts(page: Page, thread_test_id: str, tag: str) -> list[str]:
+    """The bodies (before `tag`, without the agent's name above them) of one thread's stored messages."""
+    messages = page.get_by_test_id(thread_test_id).locator('[data-testid="chat-message"][data-seq]')
+    return [text.split(tag)[0].split()[-1] for text in messages.filter(has_text=tag).all_inner_texts()]
+
+
+def test_a_long_exchange_shows_every_message_once_in_order_on_both_sides(people, served_app):
+    """More messages than the room's short `recent` list holds: they move into the window on the way,
+    and both sides still show each one once, in the order it was sent."""
+    agent, shopper = people
+    tag = f"#{secrets.token_hex(3)}"
+    sent = ["m00"]
+    open_widget(shopper, served_app.url, "trail-runner-2")
+    send(shopper, f"m00 {tag}")
+    open_conversation(agent, "trail-runner-2", f"m00 {tag}")
+    for n in range(1, RECENT_MAX + 6):
+        text = f"m{n:02d}"
+        if n % 3 == 0:
+            agent_reply(agent, f"{text} {tag}")
+            sender_view = agent.get_by_test_id("agent-thread")
+        else:
+            send(shopper, f"{text} {tag}")
+            sender_view = shopper.get_by_test_id("chat-message-list")
+        sent.append(text)
+        stored = sender_view.locator('[data-testid="chat-message"][data-seq]').filter(has_text=f"{text} {tag}")
+        expect(stored).to_have_count(1)
+    last = f"{sent[-1]} {tag}"
+    expect(agent.get_by_test_id("agent-thread").get_by_text(last)).to_be_visible()
+    expect(shopper.get_by_test_id("chat-message-list").get_by_text(last)).to_be_visible()
+    assert stored_texts(shopper, "chat-message-list", tag) == sent
+    assert stored_texts(agent, "agent-thread", tag) == sent
+
+
+# Installed before the page's scripts: keeps the text of every socket frame the page receives.
+FRAME_RECORDER = """
+(() => {
+  const frames = window.__frames = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (e) => { if (typeof e.data === 'string') frames.push(e.data); });
+    }
+  };
+})();
+"""
+
+
+def test_a_message_reaches_the_other_side_once_and_later_events_do_not_resend_the_thread(people, served_app):
+    """After a reply, the agent typing and the shopper's read marks send the shopper a few bytes each,
+    never the conversation again."""
+    agent, shopper = people
+    shopper.context.add_init_script(FRAME_RECORDER)
+    tag = f"#{secrets.token_hex(3)}"
+    open_widget(shopper, served_app.url, "aurora-lamp")
+    send(shopper, f"Is the bulb included? {tag}")
+    open_conversation(agent, "aurora-lamp", f"Is the bulb included? {tag}")
+    agent_reply(agent, f"Yes, a warm LED. {tag}")
+    expect(reply_bubble(shopper, f"Yes, a warm LED. {tag}")).to_have_count(1)
+    shopper.wait_for_timeout(300)  # the read marks and inbox updates that follow a message
+    frames_with_reply = shopper.evaluate(f"() => window.__frames.filter(f => f.includes('Yes, a warm LED. {tag}'))")
+    assert len(frames_with_reply) == 1, f"the reply reached the shopper {len(frames_with_reply)} times"
+
+    before = shopper.evaluate("() => window.__frames.length")
+    agent.wait_for_timeout(1100)  # past the typing signal's throttle window
+    agent.get_by_test_id("agent-reply-input").press_sequentially("One more")
+    expect(shopper.get_by_test_id("chat-typing-indicator")).to_be_visible()
+    later = shopper.evaluate(f"() => window.__frames.slice({before})")
+    assert later, "the typing signal reached the shopper"
+    assert not [f for f in later if tag in f], "a later event sent the conversation to the shopper again"
+
+
 CONNECTION_NOISE = ("websocket", "err_connection_refused", "failed to load resource", "xhr poll error",
                     "timeout", "socket")
 

@@ -6,6 +6,7 @@ browser context from pytest-playwright, so each starts as a new shopper.
 
 import json
 import re
+import sqlite3
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -176,6 +177,30 @@ def test_send_with_enter_shows_message_and_clears_input(page: Page, served_app):
     expect(page.get_by_test_id("chat-input")).to_have_value("")
     expect(messages(page)).to_have_count(1)
     expect(page.get_by_test_id("chat-error")).to_have_count(0)
+
+
+def test_a_message_shows_sending_while_the_database_is_busy_then_is_stored(page: Page, served_app):
+    """A quick write shows the message stored at once; a held-up one shows `Sending…` until it lands."""
+    visit_product(page, served_app.url)
+    open_chat(page)
+    send(page, "First, to start the conversation")
+    sent_message(page, "First, to start the conversation")
+
+    # Another writer holds the database: the widget's write waits for it (busy timeout), nothing is lost.
+    blocker = sqlite3.connect(served_app.workdir / "rxchat.db", isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        send(page, "Written while the database is busy")
+        held = messages(page).filter(has_text="Written while the database is busy")
+        expect(held).to_have_attribute("data-status", "sending")
+        page.wait_for_timeout(500)
+        expect(held).to_have_attribute("data-status", "sending")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    stored = sent_message(page, "Written while the database is busy")
+    expect(stored).to_have_attribute("data-seq", "2")
+    expect(page.get_by_test_id("chat-input")).to_have_value("")
 
 
 def test_shift_enter_inserts_newline_without_sending(page: Page, served_app):

@@ -203,6 +203,7 @@ def thread() -> rx.Component:
                         ),
                         rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
+                        rx.foreach(room.recent, lambda m: message_bubble(m, "agent")),
                         on_new_message(read_marker),
                         rx.cond(
                             room.shopper_typing,

@@ -141,6 +141,7 @@ def thread_items() -> rx.Component:
             ChatWidgetState.has_session,
             rx.fragment(
                 rx.foreach(ConversationRoomState.messages, lambda m: message_bubble(m, "shopper")),
+                rx.foreach(ConversationRoomState.recent, lambda m: message_bubble(m, "shopper")),
                 on_new_message(replies_seen_marker),
             ),
         ),

@@ -171,47 +171,50 @@ async def post_message(
     """Store a message once; returns it and whether it is new (False for a retried key)."""
     text = clean_body(body)
     key = clean_client_key(client_key)
-    if key is not None:
-        existing = await _message_by_key(db, chat_id=chat.id, client_key=key)
-        if existing is not None:
-            return to_message_public(existing), False
-    if author == "shopper":
-        await limits.check_message(chat_id=chat.id)  # a retried key above is not counted again
     chat_id, now = chat.id, utcnow()
+    # Core statements on the tables, not the ORM's unit of work: a message is the hot path.
+    sessions, messages = ChatSession.__table__, ChatMessage.__table__
     # One UPDATE ... RETURNING hands out the next seq: it takes the row's write lock,
     # so concurrent writers queue instead of colliding on the same number.
     counters = {
-        "last_seq": ChatSession.last_seq + 1,
-        "message_count": ChatSession.message_count + 1,
+        "last_seq": sessions.c.last_seq + 1,
+        "message_count": sessions.c.message_count + 1,
         "last_activity": now,
     }
     if author == "shopper":
         counters["status"] = "open"  # a new shopper message reopens a closed conversation
     else:
-        counters["agent_read_seq"] = ChatSession.last_seq + 1  # staff have seen all up to their reply
+        counters["agent_read_seq"] = sessions.c.last_seq + 1  # staff have seen all up to their reply
     allocate = (
-        sa.update(ChatSession)
-        .where(ChatSession.id == chat_id)
+        sa.update(sessions)
+        .where(sessions.c.id == chat_id)
         .values(**counters)
-        .returning(*(getattr(ChatSession, name) for name in COUNTER_FIELDS))
+        .returning(*(sessions.c[name] for name in COUNTER_FIELDS))
     )
     try:
-        counted = (await db.execute(allocate)).one_or_none()
+        counted = (await db.exec(allocate)).one_or_none()
         if counted is None:  # swept or erased since it was looked up
             await db.rollback()
             raise errors.SessionNotFound()
-        seq = counted.last_seq
-        message = ChatMessage(
-            session_id=chat_id,
-            seq=seq,
+        public = MessagePublic(
+            id=0,
+            seq=counted.last_seq,
             author=author,
             agent_name=agent_name if author == "agent" else None,
             body=text,
             client_key=key,
-            created_at=now,
+            created_at=iso(now),
         )
-        db.add(message)
+        row = public.model_dump(exclude={"id", "created_at"}) | {"session_id": chat_id, "created_at": now}
+        # A retried idempotency key clashes here, before the rate limit counts it again.
+        public.id = (await db.exec(sa.insert(messages).values(**row).returning(messages.c.id))).scalar_one()
+        if author == "shopper":
+            await limits.check_message(chat_id=chat_id)
         await db.commit()
+    except errors.RateLimited:
+        await db.rollback()
+        await db.refresh(chat)
+        raise
     except IntegrityError:
         # Only the idempotency key can clash: the same send was stored meanwhile.
         await db.rollback()
@@ -223,7 +226,6 @@ async def post_message(
     # Bring the caller's copy up to date without another round trip (and without marking it dirty).
     for name in COUNTER_FIELDS:
         set_committed_value(chat, name, getattr(counted, name))
-    public = to_message_public(message)
     await publish(
         {
             "type": "message",

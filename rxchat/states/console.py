@@ -13,7 +13,8 @@ from rxchat.services import chat, console
 from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
-from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, join, room_key, to_view
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, room_key, to_view
+from rxchat.states.shared import join
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
 
@@ -107,13 +108,15 @@ class AgentConsoleState(AgentAuthState):
         try:
             async with db.session() as s:
                 chat_session = await console.get_conversation(s, conversation=self.selected)
-                message = await console.reply(
-                    s,
-                    chat_session=chat_session,
-                    agent=agent,
-                    body=form_data.get("reply", ""),
-                    client_key=uuid.uuid4().hex,
-                )
+                room = await self.get_state(ConversationRoomState)
+                with realtime.own_room_update(room, chat_session.public_id):
+                    message = await console.reply(
+                        s,
+                        chat_session=chat_session,
+                        agent=agent,
+                        body=form_data.get("reply", ""),
+                        client_key=uuid.uuid4().hex,
+                    )
         except SessionNotFound:
             self.erased = True
             return
@@ -121,8 +124,8 @@ class AgentConsoleState(AgentAuthState):
             self.reply_error = refused.message  # the typed reply stays in the input
             return
         self.reply_error = ""
-        room = await self.get_state(ConversationRoomState)
-        room._add_message(message.model_dump())
+        if room._linked_to == room_key(chat_session.public_id):
+            room._add_message(message.model_dump())
         return rx.set_value(REPLY_INPUT_ID, "")
 
     @rx.event

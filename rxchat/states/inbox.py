@@ -10,6 +10,7 @@ import dataclasses
 import reflex as rx
 
 from rxchat.models import ConversationSummary
+from rxchat.states.shared import SendsChangesOnce
 
 INBOX_KEY = "staffinbox"
 
@@ -34,7 +35,7 @@ def to_row(summary: ConversationSummary) -> ConversationRow:
     )
 
 
-class InboxState(rx.SharedState):
+class InboxState(SendsChangesOnce, rx.SharedState):
     conversations: list[ConversationRow] = []
     agents_online: int = 0
 

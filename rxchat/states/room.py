@@ -12,10 +12,11 @@ import json
 import reflex as rx
 
 from rxchat.models import MessagePublic
+from rxchat.states.shared import SendsChangesOnce
 from rxchat.text import segments
 
-WINDOW_SIZE = 50  # messages a room keeps; older ones page in per tab
-TRIM_AT = 80  # trim back to WINDOW_SIZE past this, so most appends send no trim
+WINDOW_SIZE = 50  # messages a room keeps besides the recent ones; older ones page in per tab
+RECENT_MAX = 10  # new messages gather in `recent` up to this many, then join `messages`
 
 
 @dataclasses.dataclass
@@ -50,18 +51,6 @@ def parts_json(body: str) -> str:
     return json.dumps(segments(body), ensure_ascii=False, separators=(",", ":"))
 
 
-async def join(tab: rx.State, shared_cls: type, key: str):
-    """Link this tab's `shared_cls` to `key` and make sure the tab is counted as a member.
-
-    Reflex skips the bookkeeping when the tab was linked before, but the realtime
-    side drops members whose socket went away, so a tab back from a reconnect
-    must be added again.
-    """
-    shared = await (await tab.get_state(shared_cls))._link_to(key)
-    shared._linked_from.add(tab.router.session.client_token)
-    return shared
-
-
 def room_key(public_id: str) -> str:
     """The link token of a conversation's room (link tokens may not contain '_')."""
     return f"room{public_id}"
@@ -70,8 +59,11 @@ def room_key(public_id: str) -> str:
 TYPING_TTL_SECS = 5.0  # a typing indicator disappears this long after the last keystroke signal
 
 
-class ConversationRoomState(rx.SharedState):
+class ConversationRoomState(SendsChangesOnce, rx.SharedState):
+    # The thread is `messages` then `recent`. A new message changes only the short `recent`
+    # list, so the update every tab receives (and renders) is a few messages, not the window.
     messages: list[MessageView] = []
+    recent: list[MessageView] = []
     agent_read_seq: int = 0
     erased: bool = False
     status: str = "open"
@@ -102,19 +94,25 @@ class ConversationRoomState(rx.SharedState):
 
     def _replace_window(self, newest_first: list[MessagePublic], agent_read_seq: int) -> None:
         self.messages = [to_view(m) for m in reversed(newest_first)]
+        self.recent = []
         self.agent_read_seq = agent_read_seq
         self.erased = False
         self.shopper_typing = self.agent_typing = False
 
+    def _clear(self) -> None:
+        self.messages, self.recent = [], []
+
     def _add_message(self, message: dict) -> None:
         view = to_view(message)
-        if any(m.seq == view.seq for m in self.messages):
+        if any(m.seq == view.seq for m in (*self.messages, *self.recent)):
             return  # already here (a catch-up raced the live event)
-        window = [*self.messages, view]
-        window.sort(key=lambda m: m.seq)
-        if len(window) > TRIM_AT:
-            window = window[-WINDOW_SIZE:]
-        self.messages = window
+        if self.messages and view.seq < self.messages[-1].seq:  # a late one among the settled: rare
+            self.messages = sorted([*self.messages, view], key=lambda m: m.seq)
+        elif len(self.recent) < RECENT_MAX:
+            self.recent = sorted([*self.recent, view], key=lambda m: m.seq)
+        else:  # fold: one larger update every RECENT_MAX messages
+            self.messages = sorted([*self.messages, *self.recent, view], key=lambda m: m.seq)[-WINDOW_SIZE:]
+            self.recent = []
         if view.author == "agent":
             self.agent_read_seq = max(self.agent_read_seq, view.seq)
             self.agent_typing = False  # a sent message ends the indicator
@@ -123,4 +121,5 @@ class ConversationRoomState(rx.SharedState):
 
     @rx.var
     def last_seq(self) -> int:
-        return self.messages[-1].seq if self.messages else 0
+        newest = self.recent or self.messages
+        return newest[-1].seq if newest else 0

@@ -6,6 +6,7 @@ itself lives in the shared ConversationRoomState; this state holds only what
 belongs to this tab: pending sends, earlier pages, the error line.
 """
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -18,12 +19,14 @@ from rxchat.models import ChatSession
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
-from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, join, parts_json, room_key, to_view
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, parts_json, room_key, to_view
+from rxchat.states.shared import join
 
 logger = logging.getLogger(__name__)
 
 INPUT_ID = "chat-input"
 INPUT_LIMIT_FACTOR = 4  # the input takes this many times the limit, so nothing is cut silently
+SENDING_SHOWN_AFTER_SECS = 0.05  # a write slower than this shows the message as `sending` meanwhile
 
 
 @dataclasses.dataclass
@@ -212,7 +215,6 @@ class ChatWidgetState(rx.State):
         self.error = ""
         pending = PendingMessage(key=uuid.uuid4().hex, body=text, parts=parts_json(text.strip()))
         self.pending = [*self.pending, pending]
-        yield  # the message shows as `sending` before the database write
         async for update in self._deliver(pending.key, clear_input=True):
             yield update
 
@@ -220,24 +222,18 @@ class ChatWidgetState(rx.State):
     async def retry(self, key: str):
         if any(p.key == key and p.status == "failed" for p in self.pending):
             self.pending = [dataclasses.replace(p, status="sending") if p.key == key else p for p in self.pending]
-            yield
             async for update in self._deliver(key, clear_input=False):
                 yield update
 
     async def _deliver(self, key: str, *, clear_input: bool):
-        pending = next(p for p in self.pending if p.key == key)
+        """Store a pending message. A quick write shows it stored straight away; only a slow one
+        shows it `sending` first, so most messages cost the sender's page one render, not two."""
+        store = asyncio.ensure_future(self._store(key))
         try:
-            async with db.session() as s:
-                chat_session = await self._session(s) or await self._session_from_record(s, self._load_record())
-                if chat_session is None:
-                    chat_session = await self._start_session(s)
-                message, _new = await chat.post_message(
-                    s, chat=chat_session, author="shopper", body=pending.body, client_key=key
-                )
-                self._remember_activity(chat_session)
-            # Shown in this tab's room now; the published event that follows is a no-op here.
-            room = await self.get_state(ConversationRoomState)
-            room._add_message(message.model_dump())
+            done, _ = await asyncio.wait({store}, timeout=SENDING_SHOWN_AFTER_SECS)
+            if not done:
+                yield
+            await store
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
             self.error = refused.message
@@ -248,9 +244,26 @@ class ChatWidgetState(rx.State):
             if clear_input:
                 yield rx.set_value(INPUT_ID, "")
             return
+        finally:
+            store.cancel()  # only takes effect if this event was cancelled mid-write
         self.pending = [p for p in self.pending if p.key != key]
         if clear_input:
             yield rx.set_value(INPUT_ID, "")
+
+    async def _store(self, key: str) -> None:
+        pending = next(p for p in self.pending if p.key == key)
+        async with db.session() as s:
+            chat_session = await self._session(s) or await self._session_from_record(s, self._load_record())
+            if chat_session is None:
+                chat_session = await self._start_session(s)
+            room = await self.get_state(ConversationRoomState)
+            with realtime.own_room_update(room, chat_session.public_id):
+                message, _new = await chat.post_message(
+                    s, chat=chat_session, author="shopper", body=pending.body, client_key=key
+                )
+            self._remember_activity(chat_session)
+        if room._linked_to == room_key(chat_session.public_id):
+            room._add_message(message.model_dump())
 
     async def _start_session(self, s) -> ChatSession:
         data = self._load_record()

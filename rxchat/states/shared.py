@@ -1,0 +1,63 @@
+"""What the live shared states (a conversation's room, the staff inbox) have in common.
+
+- `join`: link a tab to a shared state and count it as a member.
+- `SendsChangesOnce`: each change reaches the other members once. Reflex keeps
+  the vars a shared state's last event changed and, with the in-memory state
+  manager (which keeps state objects between events), sends them to every
+  member again after each later event of any member, and the fan-out itself
+  leaves them set again: after one message, every keystroke signal and read
+  mark re-sent the whole window to every tab. Here the fan-out takes them once.
+"""
+
+from collections.abc import Iterable, Iterator
+
+import reflex as rx
+from reflex.state import _override_base_method
+
+
+class _ChangedOnce:
+    """The changed var names, emptied by the fan-out that reads them."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+
+    def clear(self) -> None:
+        self._names.clear()
+
+    def update(self, names: Iterable[str]) -> None:
+        self._names.update(names)
+
+    def __bool__(self) -> bool:
+        return bool(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        names, self._names = self._names, set()
+        return iter(names)
+
+
+class SendsChangesOnce:
+    """Mixed into an rx.SharedState (before it): see the module docstring."""
+
+    @_override_base_method  # Reflex refuses to let a state redefine its own methods unmarked
+    def _init_bookkeeping(self, parent_state=None) -> None:
+        super()._init_bookkeeping(parent_state)  # type: ignore[misc]
+        self._previous_dirty_vars = _ChangedOnce()
+
+
+async def join(tab: rx.State, shared_cls: type, key: str):
+    """Link this tab's `shared_cls` to `key` and make sure the tab is counted as a member.
+
+    Reflex skips the bookkeeping when the tab was linked before, but the realtime
+    side drops members whose socket went away, so a tab back from a reconnect
+    must be added again.
+    """
+    shared = await tab.get_state(shared_cls)
+    shared = getattr(shared, "__wrapped__", shared)  # in a background handler: link the state, not its proxy
+    shared = await shared._link_to(key)
+    shared._linked_from.add(tab.router.session.client_token)
+    return shared
