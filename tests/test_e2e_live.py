@@ -306,6 +306,7 @@ def test_a_message_reaches_the_other_side_once_and_later_events_do_not_resend_th
     later = shopper.evaluate(f"() => window.__frames.slice({before})")
     assert later, "the typing signal reached the shopper"
     assert not [f for f in later if tag in f], "a later event sent the conversation to the shopper again"
+    assert not [f for f in later if "rx_router_headers" in f], "a later event sent the page's router data again"
 
 
 CONNECTION_NOISE = ("websocket", "err_connection_refused", "failed to load resource", "xhr poll error",

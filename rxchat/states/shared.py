@@ -7,11 +7,19 @@
   member again after each later event of any member, and the fan-out itself
   leaves them set again: after one message, every keystroke signal and read
   mark re-sent the whole window to every tab. Here the fan-out takes them once.
+- Linking a shared state into an event marks the page's router vars changed
+  (reflex-dev/reflex#6392), so every update of a tab in a room carried its
+  router data again (about 1.5 KiB) and re-rendered what reads it. The patch
+  below puts the router vars back as they were; Reflex still refreshes the
+  computed vars it patched them in for. Remove it once the pinned Reflex has
+  the fix (reflex-dev/reflex#6841).
 """
 
+import contextlib
 from collections.abc import Iterable, Iterator
 
 import reflex as rx
+from reflex.istate import shared as reflex_shared
 from reflex.state import _override_base_method
 
 
@@ -61,3 +69,21 @@ async def join(tab: rx.State, shared_cls: type, key: str):
     shared = await shared._link_to(key)
     shared._linked_from.add(tab.router.session.client_token)
     return shared
+
+
+def _router_untouched_by_links(patch_state):
+    @contextlib.asynccontextmanager
+    async def patched(original_state, linked_state, full_delta: bool = False):
+        root = original_state._get_root_state()
+        dirty_before = set(root.dirty_vars)
+        async with patch_state(original_state, linked_state, full_delta):
+            if not full_delta:  # linking and unlinking resend everything on purpose
+                root.dirty_vars.intersection_update(dirty_before)
+            yield
+
+    patched.rxchat_router_fix = True
+    return patched
+
+
+if not getattr(reflex_shared._patch_state, "rxchat_router_fix", False):
+    reflex_shared._patch_state = _router_untouched_by_links(reflex_shared._patch_state)

@@ -43,7 +43,7 @@ class StoreState(rx.State):
 
     @rx.event
     async def load_product(self):
-        product_id = self.router.page.params.get("product_id", "")
+        product_id = self.rx_router_page.params.get("product_id", "")
         try:
             async with db.session() as s:
                 self.product = to_view(await chat.get_product(s, product_id=str(product_id)))

@@ -64,7 +64,9 @@ class ChatWidgetState(rx.State):
     def _current_product_id(self) -> str:
         # Read from the page on every event: after a server restart a send queued in the
         # browser can arrive before the page's on_load has run again.
-        return str(self.router.page.params.get("product_id", ""))
+        # `rx_router_page` is what Reflex's own route-argument vars read (`router.page` is deprecated,
+        # and its warning looks up the caller's frame on every read).
+        return str(self.rx_router_page.params.get("product_id", ""))
 
     def _load_record(self) -> dict:
         global_id = self.global_chat_session
@@ -226,14 +228,32 @@ class ChatWidgetState(rx.State):
                 yield update
 
     async def _deliver(self, key: str, *, clear_input: bool):
-        """Store a pending message. A quick write shows it stored straight away; only a slow one
-        shows it `sending` first, so most messages cost the sender's page one render, not two."""
-        store = asyncio.ensure_future(self._store(key))
+        """Store a pending message. In a conversation this tab already has, a quick write shows it
+        stored straight away and only a slow one shows it `sending` first, so most messages cost the
+        sender's page one render, not two. A first message shows `sending` while it starts one."""
+        pending = next(p for p in self.pending if p.key == key)
         try:
-            done, _ = await asyncio.wait({store}, timeout=SENDING_SHOWN_AFTER_SECS)
-            if not done:
-                yield
-            await store
+            async with db.session() as s:
+                chat_session = await self._session(s)
+                if chat_session is None:
+                    yield
+                    chat_session = await self._session_from_record(s, self._load_record())
+                    if chat_session is None:
+                        chat_session = await self._start_session(s)
+                room = await self.get_state(ConversationRoomState)
+                # The write runs beside this handler so it can show `sending` if the write is slow. It
+                # changes no state of this tab: a yield computes the update while it runs.
+                write = asyncio.ensure_future(self._write(s, room, chat_session, pending))
+                try:
+                    done, _ = await asyncio.wait({write}, timeout=SENDING_SHOWN_AFTER_SECS)
+                    if not done:
+                        yield
+                    message = await write
+                finally:
+                    write.cancel()  # only takes effect if this event was cancelled mid-write
+                self._remember_activity(chat_session)
+            if room._linked_to == room_key(chat_session.public_id):
+                room._add_message(message.model_dump())
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
             self.error = refused.message
@@ -244,26 +264,17 @@ class ChatWidgetState(rx.State):
             if clear_input:
                 yield rx.set_value(INPUT_ID, "")
             return
-        finally:
-            store.cancel()  # only takes effect if this event was cancelled mid-write
         self.pending = [p for p in self.pending if p.key != key]
         if clear_input:
             yield rx.set_value(INPUT_ID, "")
 
-    async def _store(self, key: str) -> None:
-        pending = next(p for p in self.pending if p.key == key)
-        async with db.session() as s:
-            chat_session = await self._session(s) or await self._session_from_record(s, self._load_record())
-            if chat_session is None:
-                chat_session = await self._start_session(s)
-            room = await self.get_state(ConversationRoomState)
-            with realtime.own_room_update(room, chat_session.public_id):
-                message, _new = await chat.post_message(
-                    s, chat=chat_session, author="shopper", body=pending.body, client_key=key
-                )
-            self._remember_activity(chat_session)
-        if room._linked_to == room_key(chat_session.public_id):
-            room._add_message(message.model_dump())
+    @staticmethod
+    async def _write(s, room: ConversationRoomState, chat_session: ChatSession, pending: PendingMessage):
+        with realtime.own_room_update(room, chat_session.public_id):
+            message, _new = await chat.post_message(
+                s, chat=chat_session, author="shopper", body=pending.body, client_key=pending.key
+            )
+        return message
 
     async def _start_session(self, s) -> ChatSession:
         data = self._load_record()
