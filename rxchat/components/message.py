@@ -47,10 +47,12 @@ def stored_bubble(
     parts: rx.Var[str],
     own: rx.Var[bool],
     status: rx.Var[str],
+    rest: rx.RestProp,  # React's `key`, so a bubble keeps its identity in a list
 ) -> rx.Component:
     """A React component of its own with plain props: a delta that resends the whole
     window re-renders only the bubbles whose props changed."""
     return rx.box(
+        rest,
         rx.cond(author == "agent", rx.text(agent_name, size="1", weight="bold", class_name="chat-author")),
         message_text(parts),
         rx.hstack(

@@ -1,7 +1,8 @@
 """Invisible markers that call a handler each time a conversation gets a new message.
 
 Each is a React component of its own (`rx.memo`) keyed by the room's newest
-`seq`: a new message remounts it, and its `on_mount` fires in that tab only.
+`seq` (React's `key`, passed through each marker's `rx.RestProp`): a new message
+remounts it, and its `on_mount` fires in that tab only.
 (A plain element's `on_mount` lives in its page's hooks and would not re-fire.)
 """
 
@@ -13,27 +14,27 @@ from rxchat.states.widget import ChatWidgetState
 
 
 @rx.memo
-def replies_seen_marker(seq: rx.Var[int]) -> rx.Component:
+def replies_seen_marker(seq: rx.Var[int], rest: rx.RestProp) -> rx.Component:
     """Open widget: agent replies in view count as seen."""
-    return rx.box(on_mount=ChatWidgetState.sync_seen, data_seq=seq, display="none")
+    return rx.box(rest, on_mount=ChatWidgetState.sync_seen, data_seq=seq, display="none")
 
 
 @rx.memo
-def unread_marker(seq: rx.Var[int]) -> rx.Component:
+def unread_marker(seq: rx.Var[int], rest: rx.RestProp) -> rx.Component:
     """Closed widget: recount replies not yet seen, for the launcher's badge."""
-    return rx.box(on_mount=ChatWidgetState.sync_unread, data_seq=seq, display="none")
+    return rx.box(rest, on_mount=ChatWidgetState.sync_unread, data_seq=seq, display="none")
 
 
 @rx.memo
-def record_marker(record: rx.Var[str]) -> rx.Component:
+def record_marker(record: rx.Var[str], rest: rx.RestProp) -> rx.Component:
     """Widget without a session: another tab may have started one for this product."""
-    return rx.box(on_mount=ChatWidgetState.sync_record, display="none")
+    return rx.box(rest, on_mount=ChatWidgetState.sync_record, display="none")
 
 
 @rx.memo
-def read_marker(seq: rx.Var[int]) -> rx.Component:
+def read_marker(seq: rx.Var[int], rest: rx.RestProp) -> rx.Component:
     """Console: what it shows counts as read by staff."""
-    return rx.box(on_mount=AgentConsoleState.mark_read, data_seq=seq, display="none")
+    return rx.box(rest, on_mount=AgentConsoleState.mark_read, data_seq=seq, display="none")
 
 
 def on_new_message(marker) -> rx.Component:
