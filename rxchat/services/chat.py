@@ -206,7 +206,8 @@ async def post_message(
             created_at=iso(now),
         )
         row = public.model_dump(exclude={"id", "created_at"}) | {"session_id": chat_id, "created_at": now}
-        # A retried idempotency key clashes here, before the rate limit counts it again.
+        # A retried idempotency key clashes here on its unique index (no SELECT first), before the
+        # rate limit would count it again.
         public.id = (await db.exec(sa.insert(messages).values(**row).returning(messages.c.id))).scalar_one()
         if author == "shopper":
             await limits.check_message(chat_id=chat_id)

@@ -64,9 +64,7 @@ async def join(tab: rx.State, shared_cls: type, key: str):
     side drops members whose socket went away, so a tab back from a reconnect
     must be added again.
     """
-    shared = await tab.get_state(shared_cls)
-    shared = getattr(shared, "__wrapped__", shared)  # in a background handler: link the state, not its proxy
-    shared = await shared._link_to(key)
+    shared = await (await tab.get_state(shared_cls))._link_to(key)
     shared._linked_from.add(tab.router.session.client_token)
     return shared
 
