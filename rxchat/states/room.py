@@ -15,7 +15,8 @@ from rxchat.models import MessagePublic
 from rxchat.states.shared import SendsChangesOnce
 from rxchat.text import segments
 
-WINDOW_SIZE = 50  # messages a room keeps besides the recent ones; older ones page in per tab
+WINDOW_SIZE = 50  # messages a room loads; older ones page in per tab
+TRIM_AT = 80  # past this many settled messages, trim back to WINDOW_SIZE (rarely, so appends send no trim)
 RECENT_MAX = 10  # new messages gather in `recent` up to this many, then join `messages`
 
 
@@ -111,7 +112,8 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
         elif len(self.recent) < RECENT_MAX:
             self.recent = sorted([*self.recent, view], key=lambda m: m.seq)
         else:  # fold: one larger update every RECENT_MAX messages
-            self.messages = sorted([*self.messages, *self.recent, view], key=lambda m: m.seq)[-WINDOW_SIZE:]
+            settled = sorted([*self.messages, *self.recent, view], key=lambda m: m.seq)
+            self.messages = settled[-WINDOW_SIZE:] if len(settled) > TRIM_AT else settled
             self.recent = []
         if view.author == "agent":
             self.agent_read_seq = max(self.agent_read_seq, view.seq)
