@@ -246,6 +246,39 @@ def test_reload_widget_closed_thread_reloaded_from_database(page: Page, served_a
         other.close()
 
 
+def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(page: Page, served_app):
+    """The room trims its oldest messages as new ones arrive live; "Load earlier" still brings
+    back every message, once and in order."""
+    visit_product(page, served_app.url)
+    open_chat(page)
+    send(page, "m001")
+    sent_message(page, "m001")
+    wait_for_entry(page, PRODUCT, message_count=1)
+    session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
+    post_url = f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}/messages"
+
+    def post(first: int, last: int) -> None:
+        for n in range(first, last + 1):
+            assert page.request.post(post_url, data={"content": f"m{n:03d}"}).status == 201
+
+    post(2, 55)
+    page.reload()
+    open_chat(page)  # the newest 50 (m006..m055), the rest a page away
+    expect(messages(page).filter(has_text="m055")).to_have_count(1)
+    post(56, 88)  # arriving live, past the room's trim point
+    expect(messages(page).filter(has_text="m088")).to_have_count(1)
+
+    load_earlier = page.get_by_test_id("chat-load-earlier")
+    for _ in range(10):
+        if not load_earlier.count():
+            break
+        shown = messages(page).count()
+        load_earlier.click()
+        expect(messages(page)).not_to_have_count(shown)
+    shown = [re.search(r"m\d{3}", text).group(0) for text in messages(page).all_inner_texts()]
+    assert shown == [f"m{n:03d}" for n in range(1, 89)]
+
+
 def test_second_product_has_its_own_thread(page: Page, served_app):
     visit_product(page, served_app.url, PRODUCT)
     open_chat(page)

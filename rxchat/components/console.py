@@ -190,7 +190,8 @@ def thread() -> rx.Component:
                 rx.box(
                     rx.box(
                         rx.cond(
-                            AgentConsoleState.earlier_before > 0,
+                            (AgentConsoleState.earlier_before > 0)
+                            | (AgentConsoleState.earlier_end < room.window_start),
                             rx.center(
                                 rx.button(
                                     "Load earlier messages",

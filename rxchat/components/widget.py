@@ -123,7 +123,7 @@ def thread() -> rx.Component:
 def thread_items() -> rx.Component:
     return rx.box(
         rx.cond(
-            ChatWidgetState.earlier_before > 0,
+            (ChatWidgetState.earlier_before > 0) | (ChatWidgetState.earlier_end < ConversationRoomState.window_start),
             rx.center(
                 rx.button(
                     "Load earlier messages",

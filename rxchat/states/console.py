@@ -13,7 +13,7 @@ from rxchat.services import chat, console
 from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
-from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, room_key, to_view
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, earlier_cursor, room_key, to_view
 from rxchat.states.shared import join
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
@@ -34,6 +34,7 @@ class AgentConsoleState(AgentAuthState):
     erased: bool = False
     earlier: list[MessageView] = []
     earlier_before: int = 0
+    earlier_end: int = 1  # as in ChatWidgetState
     reply_error: str = ""
 
     @rx.event
@@ -81,6 +82,7 @@ class AgentConsoleState(AgentAuthState):
         )
         self.selected_product = product_view(product)
         self.earlier, self.earlier_before = [], before or 0
+        self.earlier_end = newest_first[-1].seq if newest_first else 1
         room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
@@ -147,10 +149,15 @@ class AgentConsoleState(AgentAuthState):
 
     @rx.event
     async def load_earlier(self):
-        if await self._require_agent() is None or not self.earlier_before:
+        if await self._require_agent() is None:
+            return
+        room = await self.get_state(ConversationRoomState)
+        before, keep = earlier_cursor(room.window_start, self.earlier_end, self.earlier_before)
+        if not before:
             return
         async with db.session() as s:
             chat_session = await console.get_conversation(s, conversation=self.selected)
-            page, before = await chat.list_messages(s, chat=chat_session, before=self.earlier_before)
-        self.earlier = [to_view(m) for m in reversed(page)] + self.earlier
-        self.earlier_before = before or 0
+            page, older = await chat.list_messages(s, chat=chat_session, before=before)
+        self.earlier = [to_view(m) for m in reversed(page)] + (self.earlier if keep else [])
+        self.earlier_before = older or 0
+        self.earlier_end = self.earlier_end if keep else before

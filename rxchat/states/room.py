@@ -125,3 +125,21 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
     def last_seq(self) -> int:
         newest = self.recent or self.messages
         return newest[-1].seq if newest else 0
+
+    @rx.var
+    def window_start(self) -> int:
+        """The seq of the oldest message the room holds (0 when it holds none)."""
+        oldest = self.messages or self.recent
+        return oldest[0].seq if oldest else 0
+
+
+def earlier_cursor(window_start: int, earlier_end: int, earlier_before: int) -> tuple[int, bool]:
+    """Where a tab's next "Load earlier" page starts, and whether the pages it has stay.
+
+    A tab's earlier pages reach up to `earlier_end` (exclusive; `earlier_before` is the cursor
+    below them). Seqs run 1, 2, 3... with none missing, so when the room has trimmed its
+    window past `earlier_end` the tab would show a gap: it starts again just under the window.
+    """
+    if earlier_end < window_start:
+        return window_start, False
+    return earlier_before, True

@@ -19,7 +19,15 @@ from rxchat.models import ChatSession
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
-from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, parts_json, room_key, to_view
+from rxchat.states.room import (
+    WINDOW_SIZE,
+    ConversationRoomState,
+    MessageView,
+    earlier_cursor,
+    parts_json,
+    room_key,
+    to_view,
+)
 from rxchat.states.shared import join
 
 logger = logging.getLogger(__name__)
@@ -51,6 +59,7 @@ class ChatWidgetState(rx.State):
     pending: list[PendingMessage] = []
     earlier: list[MessageView] = []
     earlier_before: int = 0  # seq cursor of the next older page; 0 when there is none
+    earlier_end: int = 1  # `earlier` reaches up to this seq (exclusive): see room.earlier_cursor
     error: str = ""
     product_name: str = ""
 
@@ -195,8 +204,8 @@ class ChatWidgetState(rx.State):
         newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
         room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
-        self.earlier = []
-        self.earlier_before = before or 0
+        self.earlier, self.earlier_before = [], before or 0
+        self.earlier_end = newest_first[-1].seq if newest_first else 1
 
     async def _session(self, s) -> ChatSession | None:
         if not self._session_id:
@@ -313,13 +322,18 @@ class ChatWidgetState(rx.State):
 
     @rx.event
     async def load_earlier(self):
+        room = await self.get_state(ConversationRoomState)
+        before, keep = earlier_cursor(room.window_start, self.earlier_end, self.earlier_before)
+        if not before:
+            return
         async with db.session() as s:
             chat_session = await self._session(s)
-            if chat_session is None or not self.earlier_before:
+            if chat_session is None:
                 return
-            page, before = await chat.list_messages(s, chat=chat_session, before=self.earlier_before)
-        self.earlier = [to_view(m) for m in reversed(page)] + self.earlier
-        self.earlier_before = before or 0
+            page, older = await chat.list_messages(s, chat=chat_session, before=before)
+        self.earlier = [to_view(m) for m in reversed(page)] + (self.earlier if keep else [])
+        self.earlier_before = older or 0
+        self.earlier_end = self.earlier_end if keep else before
 
     @rx.event
     async def save_profile(self, form_data: dict):
@@ -380,4 +394,4 @@ class ChatWidgetState(rx.State):
         self._save_record(data)
         self._session_id = self._public_id = ""
         self.has_session = False
-        self.earlier, self.earlier_before, self.pending, self.unread = [], 0, [], 0
+        self.earlier, self.earlier_before, self.earlier_end, self.pending, self.unread = [], 0, 1, [], 0
