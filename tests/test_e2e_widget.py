@@ -7,6 +7,7 @@ browser context from pytest-playwright, so each starts as a new shopper.
 import json
 import re
 import sqlite3
+import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -185,9 +186,19 @@ def test_a_message_shows_sending_while_the_database_is_busy_then_is_stored(page:
     open_chat(page)
     send(page, "First, to start the conversation")
     sent_message(page, "First, to start the conversation")
+    wait_for_entry(page, PRODUCT, message_count=1)
+    session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
+
+    blocker = sqlite3.connect(served_app.workdir / "rxchat.db", isolation_level=None)
+    # The tab's own follow-up write (its seen mark) goes first: held up too, it would hold the tab's
+    # next event back with it, and no message would show at all until the database is free.
+    deadline = time.monotonic() + EXPECT_TIMEOUT_MS / 1000
+    seen = "SELECT shopper_seen_seq FROM product_chat_sessions WHERE session_id = ?"
+    while blocker.execute(seen, (session_id,)).fetchone()[0] < 1:
+        assert time.monotonic() < deadline, "the tab never marked its first message seen"
+        time.sleep(0.05)
 
     # Another writer holds the database: the widget's write waits for it (busy timeout), nothing is lost.
-    blocker = sqlite3.connect(served_app.workdir / "rxchat.db", isolation_level=None)
     try:
         blocker.execute("BEGIN IMMEDIATE")
         send(page, "Written while the database is busy")
