@@ -108,7 +108,7 @@ def own_room_update(room: ConversationRoomState, conversation: str):
 
     Only when `room` (the tab's) is linked to that conversation; otherwise the update goes ahead.
     """
-    if room._linked_to != room_key(conversation):
+    if not room._is_room_of(conversation):
         yield
         return
     reset = _own_room.set(conversation)

@@ -196,19 +196,19 @@ async def post_message(
         if counted is None:  # swept or erased since it was looked up
             await db.rollback()
             raise errors.SessionNotFound()
-        public = MessagePublic(
-            id=0,
+        message = ChatMessage(
+            session_id=chat_id,
             seq=counted.last_seq,
             author=author,
             agent_name=agent_name if author == "agent" else None,
             body=text,
             client_key=key,
-            created_at=iso(now),
+            created_at=now,
         )
-        row = public.model_dump(exclude={"id", "created_at"}) | {"session_id": chat_id, "created_at": now}
         # A retried idempotency key clashes here on its unique index (no SELECT first), before the
         # rate limit would count it again.
-        public.id = (await db.exec(sa.insert(messages).values(**row).returning(messages.c.id))).scalar_one()
+        store = sa.insert(messages).values(**message.model_dump(exclude={"id"})).returning(messages.c.id)
+        message.id = (await db.exec(store)).scalar_one()
         if author == "shopper":
             await limits.check_message(chat_id=chat_id)
         await db.commit()
@@ -227,6 +227,7 @@ async def post_message(
     # Bring the caller's copy up to date without another round trip (and without marking it dirty).
     for name in COUNTER_FIELDS:
         set_committed_value(chat, name, getattr(counted, name))
+    public = to_message_public(message)
     await publish(
         {
             "type": "message",

@@ -13,7 +13,7 @@ from rxchat.services import chat, console
 from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
-from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, MessageView, earlier_cursor, room_key, to_view
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
 from rxchat.states.shared import join
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
@@ -21,7 +21,7 @@ from rxchat.states.store import to_view as product_view
 REPLY_INPUT_ID = "agent-reply-input"
 
 
-class AgentConsoleState(AgentAuthState):
+class AgentConsoleState(EarlierPages, AgentAuthState):
     filter_product: str = ""  # "" means every product
     filter_status: str = "open"  # open | closed | all
     products: list[ProductView] = []
@@ -32,9 +32,6 @@ class AgentConsoleState(AgentAuthState):
     selected_customer: str = ""
     selected_product: ProductView = ProductView()
     erased: bool = False
-    earlier: list[MessageView] = []
-    earlier_before: int = 0
-    earlier_end: int = 1  # as in ChatWidgetState
     reply_error: str = ""
 
     @rx.event
@@ -81,8 +78,7 @@ class AgentConsoleState(AgentAuthState):
             part for part in (chat_session.customer_name, chat_session.customer_email) if part
         )
         self.selected_product = product_view(product)
-        self.earlier, self.earlier_before = [], before or 0
-        self.earlier_end = newest_first[-1].seq if newest_first else 1
+        self._start_earlier(newest_first, before)
         room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
@@ -126,7 +122,7 @@ class AgentConsoleState(AgentAuthState):
             self.reply_error = refused.message  # the typed reply stays in the input
             return
         self.reply_error = ""
-        if room._linked_to == room_key(chat_session.public_id):
+        if room._is_room_of(chat_session.public_id):
             room._add_message(message.model_dump())
         return rx.set_value(REPLY_INPUT_ID, "")
 
@@ -151,13 +147,4 @@ class AgentConsoleState(AgentAuthState):
     async def load_earlier(self):
         if await self._require_agent() is None:
             return
-        room = await self.get_state(ConversationRoomState)
-        before, keep = earlier_cursor(room.window_start, self.earlier_end, self.earlier_before)
-        if not before:
-            return
-        async with db.session() as s:
-            chat_session = await console.get_conversation(s, conversation=self.selected)
-            page, older = await chat.list_messages(s, chat=chat_session, before=before)
-        self.earlier = [to_view(m) for m in reversed(page)] + (self.earlier if keep else [])
-        self.earlier_before = older or 0
-        self.earlier_end = self.earlier_end if keep else before
+        await self._load_earlier_page(lambda s: console.get_conversation(s, conversation=self.selected))

@@ -8,10 +8,14 @@ See docs/realtime.md.
 
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 
 import reflex as rx
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rxchat.models import MessagePublic
+from rxchat import db
+from rxchat.models import ChatSession, MessagePublic
+from rxchat.services import chat
 from rxchat.states.shared import SendsChangesOnce
 from rxchat.text import segments
 
@@ -93,6 +97,10 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
         if self.agent_typing and self._agent_typing_until <= now:
             self.agent_typing = False
 
+    def _is_room_of(self, conversation: str) -> bool:
+        """Whether this is the linked room of that conversation (a tab's may be another's, or none)."""
+        return self._linked_to == room_key(conversation)
+
     def _replace_window(self, newest_first: list[MessagePublic], agent_read_seq: int) -> None:
         self.messages = [to_view(m) for m in reversed(newest_first)]
         self.recent = []
@@ -133,13 +141,35 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
         return oldest[0].seq if oldest else 0
 
 
-def earlier_cursor(window_start: int, earlier_end: int, earlier_before: int) -> tuple[int, bool]:
-    """Where a tab's next "Load earlier" page starts, and whether the pages it has stay.
+class EarlierPages(rx.State, mixin=True):
+    """A tab's own pages of older messages above its room's window (the widget and the console)."""
 
-    A tab's earlier pages reach up to `earlier_end` (exclusive; `earlier_before` is the cursor
-    below them). Seqs run 1, 2, 3... with none missing, so when the room has trimmed its
-    window past `earlier_end` the tab would show a gap: it starts again just under the window.
-    """
-    if earlier_end < window_start:
-        return window_start, False
-    return earlier_before, True
+    earlier: list[MessageView] = []
+    earlier_before: int = 0  # seq cursor of the next older page; 0 when there is none
+    earlier_end: int = 1  # `earlier` reaches up to this seq (exclusive)
+
+    def _start_earlier(self, newest_first: list[MessagePublic], before: int | None) -> None:
+        """The tab (re)joined its room with this window: no pages yet, the cursor just under it."""
+        self.earlier, self.earlier_before = [], before or 0
+        self.earlier_end = newest_first[-1].seq if newest_first else 1
+
+    async def _load_earlier_page(self, find_chat: Callable[[AsyncSession], Awaitable[ChatSession | None]]) -> None:
+        """One more page of older messages; `find_chat(s)` gives the conversation (or None).
+
+        Seqs run 1, 2, 3... with none missing, so when the room has trimmed its window past
+        `earlier_end` the pages would leave a gap: they start again just under the window.
+        """
+        window_start = (await self.get_state(ConversationRoomState)).window_start
+        gap = self.earlier_end < window_start
+        before = window_start if gap else self.earlier_before
+        if not before:
+            return
+        async with db.session() as s:
+            chat_session = await find_chat(s)
+            if chat_session is None:
+                return
+            page, older = await chat.list_messages(s, chat=chat_session, before=before)
+        self.earlier = [to_view(m) for m in reversed(page)] + ([] if gap else self.earlier)
+        self.earlier_before = older or 0
+        if gap:
+            self.earlier_end = before

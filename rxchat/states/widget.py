@@ -19,15 +19,7 @@ from rxchat.models import ChatSession
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
 from rxchat.settings import settings
-from rxchat.states.room import (
-    WINDOW_SIZE,
-    ConversationRoomState,
-    MessageView,
-    earlier_cursor,
-    parts_json,
-    room_key,
-    to_view,
-)
+from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, parts_json, room_key
 from rxchat.states.shared import join
 
 logger = logging.getLogger(__name__)
@@ -45,7 +37,7 @@ class PendingMessage:
     parts: str = "[]"  # the body's Segments as JSON, as in MessageView
 
 
-class ChatWidgetState(rx.State):
+class ChatWidgetState(EarlierPages, rx.State):
     global_chat_session: str = rx.LocalStorage(name="global_chat_session", sync=True)
     chat_session_data: str = rx.LocalStorage(name="chat_session_data", sync=True)
 
@@ -57,9 +49,6 @@ class ChatWidgetState(rx.State):
     agent_online: bool = False
     unread: int = 0
     pending: list[PendingMessage] = []
-    earlier: list[MessageView] = []
-    earlier_before: int = 0  # seq cursor of the next older page; 0 when there is none
-    earlier_end: int = 1  # `earlier` reaches up to this seq (exclusive): see room.earlier_cursor
     error: str = ""
     product_name: str = ""
 
@@ -204,8 +193,7 @@ class ChatWidgetState(rx.State):
         newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
         room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
-        self.earlier, self.earlier_before = [], before or 0
-        self.earlier_end = newest_first[-1].seq if newest_first else 1
+        self._start_earlier(newest_first, before)
 
     async def _session(self, s) -> ChatSession | None:
         if not self._session_id:
@@ -261,7 +249,7 @@ class ChatWidgetState(rx.State):
                 finally:
                     write.cancel()  # only takes effect if this event was cancelled mid-write
                 self._remember_activity(chat_session)
-            if room._linked_to == room_key(chat_session.public_id):
+            if room._is_room_of(chat_session.public_id):
                 room._add_message(message.model_dump())
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
@@ -322,18 +310,7 @@ class ChatWidgetState(rx.State):
 
     @rx.event
     async def load_earlier(self):
-        room = await self.get_state(ConversationRoomState)
-        before, keep = earlier_cursor(room.window_start, self.earlier_end, self.earlier_before)
-        if not before:
-            return
-        async with db.session() as s:
-            chat_session = await self._session(s)
-            if chat_session is None:
-                return
-            page, older = await chat.list_messages(s, chat=chat_session, before=before)
-        self.earlier = [to_view(m) for m in reversed(page)] + (self.earlier if keep else [])
-        self.earlier_before = older or 0
-        self.earlier_end = self.earlier_end if keep else before
+        await self._load_earlier_page(self._session)
 
     @rx.event
     async def save_profile(self, form_data: dict):
@@ -394,4 +371,5 @@ class ChatWidgetState(rx.State):
         self._save_record(data)
         self._session_id = self._public_id = ""
         self.has_session = False
-        self.earlier, self.earlier_before, self.earlier_end, self.pending, self.unread = [], 0, 1, [], 0
+        self._start_earlier([], None)
+        self.pending, self.unread = [], 0
