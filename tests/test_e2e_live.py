@@ -157,6 +157,22 @@ def test_presence_goes_offline_when_the_agent_signs_out(people, served_app):
     expect(shopper.get_by_test_id("chat-notice").filter(has_text="may take a while")).to_be_visible()
 
 
+def test_console_loads_earlier_messages_of_a_long_conversation(people, served_app):
+    agent, shopper = people
+    tag = f"#{secrets.token_hex(3)}"
+    created = shopper.request.post(f"{served_app.url}/api/products/pour-over-kit/chat/sessions")
+    url = f"{served_app.url}/api/products/pour-over-kit/chat/sessions/{created.json()['session_id']}/messages"
+    for n in range(1, 61):
+        assert shopper.request.post(url, data={"content": f"q{n:02d} {tag}"}).status == 201
+    open_conversation(agent, "pour-over-kit", f"q60 {tag}")
+    thread = agent.get_by_test_id("agent-thread")
+    expect(thread.locator('[data-testid="chat-message"]').filter(has_text=tag)).to_have_count(50)
+    agent.get_by_test_id("chat-load-earlier").click()
+    expect(thread.locator('[data-testid="chat-message"]').filter(has_text=tag)).to_have_count(60)
+    expect(agent.get_by_test_id("chat-load-earlier")).to_have_count(0)
+    assert stored_texts(agent, "agent-thread", tag) == [f"q{n:02d}" for n in range(1, 61)]
+
+
 def test_closing_a_conversation_moves_it_out_of_the_open_list(people, served_app):
     agent, shopper = people
     question = f"Do you ship abroad? {secrets.token_hex(3)}"
