@@ -2,9 +2,10 @@
 
 A fresh SQLite file (migrated, demo catalog), one conversation, then `--messages`
 times what the widget does per send: `chat.get_session` and `chat.post_message`,
-each in its own database session. Prints p50/p90 of each and the trips to
-aiosqlite's worker thread they took (each trip waits for the event loop to wake,
-which is what costs on a busy machine). No server, no browser.
+in one database session. Prints p50/p90 of each and of the whole message
+(session opened and closed included), and the trips to aiosqlite's worker
+thread they took (each trip waits for the event loop to wake, which is what
+costs on a busy machine). No server, no browser.
 
 Run: `python bench/db_write.py` (a few seconds).
 """
@@ -46,22 +47,26 @@ async def measure(messages: int) -> None:
         async with migrated_database(Path(workdir) / "bench.db") as db:
             conversation = await make_session(db)
             maker = db.bind
-            timings: dict[str, list[float]] = {"get_session": [], "post_message": []}
+            timings: dict[str, list[float]] = {"get_session": [], "post_message": [], "whole message": []}
             counts: dict[str, int] = {}
             from sqlmodel.ext.asyncio.session import AsyncSession
 
+            def timed(name: str, started: float, trips_before: int) -> None:
+                timings[name].append((time.perf_counter() - started) * 1000)
+                counts[name] = trips - trips_before
+
             for n in range(messages):
+                message_started, message_trips = time.perf_counter(), trips
                 async with AsyncSession(maker, expire_on_commit=False, autoflush=False) as s:
-                    trips, started = 0, time.perf_counter()
+                    started, trips_before = time.perf_counter(), trips
                     found = await chat.get_session(
                         s, product_id=conversation.product_id, session_id=conversation.session_id
                     )
-                    timings["get_session"].append((time.perf_counter() - started) * 1000)
-                    counts["get_session"] = trips
-                    trips, started = 0, time.perf_counter()
+                    timed("get_session", started, trips_before)
+                    started, trips_before = time.perf_counter(), trips
                     await chat.post_message(s, chat=found, author="shopper", body=f"bench {n}", client_key=f"k{n}")
-                    timings["post_message"].append((time.perf_counter() - started) * 1000)
-                    counts["post_message"] = trips
+                    timed("post_message", started, trips_before)
+                timed("whole message", message_started, message_trips)
     aiosqlite.Connection._execute = hand_over
     print(f"the database part of one shopper message, {messages} messages, SQLite, in process:")
     for name, values in timings.items():

@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent / "tests")]
 
-import browser  # noqa: E402  (tests/browser.py: which Chromium, and its launch arguments)
 from _serve import AGENT, PRODUCT, percentile, served_app  # noqa: E402
+
+import browser  # noqa: E402  (tests/browser.py: which Chromium, and its launch arguments)
 
 FLOOR_P50_MS = 10.0
 FLOOR_P99_MS = 50.0

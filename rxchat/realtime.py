@@ -80,10 +80,25 @@ _widget_tokens: dict[str, type] = {}  # open widget tab token -> its state class
 _agents_online = False
 
 
+class _SharedTokensNeedNoSocket(logging.Filter):
+    """`app.modify_state` on a shared state also offers the change to the shared token itself, which
+    no browser holds, and Reflex warns about it on every change (the members get it through the
+    fan-out). Drop just that warning: it filled the log with a line or two per message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if not text.startswith("Attempting to send delta to disconnected client"):
+            return True
+        return not (f"'{INBOX_KEY}'" in text or f"'{room_key('')}" in text)
+
+
 def install(app: rx.App) -> None:
     """Route published events into live rooms of this app and start the presence watch."""
     global _app
     _app = app
+    reflex_app_log = logging.getLogger("reflex.app")
+    if not any(isinstance(f, _SharedTokensNeedNoSocket) for f in reflex_app_log.filters):
+        reflex_app_log.addFilter(_SharedTokensNeedNoSocket())
     publish.add_publisher(_on_event)
     app.register_lifespan_task(_presence_loop)
 

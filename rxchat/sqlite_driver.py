@@ -6,6 +6,9 @@ waits for the event loop to wake, so on a busy 2-core machine a message's
 handful of statements cost several milliseconds of hand-offs (bench/README.md).
 Here a statement opens, executes, fetches and closes its cursor in a single
 trip; SQLAlchemy then reads a snapshot of what it needs from the cursor.
+The statement's trip also reports whether it left a transaction open, so a
+commit or rollback with nothing to end (the pool's reset after every session,
+or a session that only read) costs no trip at all.
 Pass `module=OneTripDBAPI()` to `create_async_engine` for a `sqlite+aiosqlite` URL.
 
 It builds on aiosqlite's `_execute`/`_conn` and SQLAlchemy's aiosqlite adapter
@@ -40,8 +43,10 @@ class _Ran:
         """The sqlite3 cursor was closed on the worker thread already."""
 
 
-def _run(connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool) -> tuple[_Ran, list | None]:
-    """On aiosqlite's thread: the whole life of one cursor."""
+def _run(
+    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
+) -> tuple[_Ran, list | None, bool]:
+    """On aiosqlite's thread: the whole life of one cursor, and whether a transaction is open after it."""
     cursor = connection._conn.cursor()
     try:
         if many:
@@ -51,7 +56,7 @@ def _run(connection: aiosqlite.Connection, operation: str, parameters: Any, many
         else:
             cursor.execute(operation, parameters)
         rows = cursor.fetchall() if cursor.description else None
-        return _Ran(cursor), rows
+        return _Ran(cursor), rows, connection._conn.in_transaction
     finally:
         cursor.close()
 
@@ -73,15 +78,34 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         await self._run(operation, seq_of_parameters, many=True)
 
     async def _run(self, operation: Any, parameters: Any, *, many: bool) -> None:
-        async with self._adapt_connection._execute_mutex:
-            ran, rows = await self._connection._execute(_run, self._connection, operation, parameters, many)
+        adapted = self._adapt_connection
+        async with adapted._execute_mutex:
+            adapted._maybe_in_transaction = True  # until the statement says otherwise (it may fail)
+            ran, rows, in_transaction = await self._connection._execute(
+                _run, self._connection, operation, parameters, many
+            )
+            adapted._maybe_in_transaction = in_transaction
         self._cursor = ran
         self._rows = collections.deque(rows or ())
 
 
 class _OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_maybe_in_transaction",)
     _cursor_cls = OneTripCursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._maybe_in_transaction = True
+
+    def rollback(self) -> None:
+        if self._maybe_in_transaction:
+            super().rollback()
+            self._maybe_in_transaction = False
+
+    def commit(self) -> None:
+        if self._maybe_in_transaction:
+            super().commit()
+            self._maybe_in_transaction = False
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -39,8 +39,8 @@ async def test_a_message_is_one_trip_per_statement(db, thread_trips):
 
     assert created and message.seq == 1
     # UPDATE ... RETURNING and INSERT ... RETURNING (each opens, runs, fetches and closes its cursor
-    # in one trip), the COMMIT, and the pool's reset as the connection goes back to it.
-    assert thread_trips == ["_run", "_run", "commit", "rollback"]
+    # in one trip) and the COMMIT. The pool's reset as the connection goes back has nothing to end.
+    assert thread_trips == ["_run", "_run", "commit"]
 
 
 async def test_a_lookup_is_one_trip(db, thread_trips):
@@ -51,6 +51,24 @@ async def test_a_lookup_is_one_trip(db, thread_trips):
 
     assert found is not None and found.public_id == chat_session.public_id
     assert thread_trips == ["_run"]
+
+
+async def test_ending_a_session_that_only_read_costs_no_trip(tmp_path, thread_trips):
+    async with migrated_database(tmp_path / "chat.db") as db:
+        chat_session = await make_session(db)
+        thread_trips.clear()
+        await chat.find_session(db, session_id=chat_session.session_id)
+        await db.commit()
+        await db.close()
+
+        assert thread_trips == ["_run"]
+
+
+async def test_a_write_left_open_is_still_rolled_back(tmp_path):
+    async with migrated_database(tmp_path / "chat.db") as db:
+        await db.exec(sa.update(Product.__table__).where(Product.id == "aurora-lamp").values(name="Unsaved"))
+        await db.close()  # no commit: the pool's reset must end the transaction
+        assert (await chat.get_product(db, product_id="aurora-lamp")).name != "Unsaved"
 
 
 async def test_row_counts_and_many_rows_at_once(db):

@@ -113,12 +113,19 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
 
     def _add_message(self, message: dict) -> None:
         view = to_view(message)
-        if any(m.seq == view.seq for m in (*self.messages, *self.recent)):
+        tail = self.recent or self.messages
+        newest = tail[-1].seq if tail else 0
+        # Reading a list var item by item wraps every item for change tracking, which costs more than
+        # the rest of a send: only a message that is not the next one looks through the thread.
+        if view.seq <= newest and any(m.seq == view.seq for m in (*self.messages, *self.recent)):
             return  # already here (a catch-up raced the live event)
         if self.messages and view.seq < self.messages[-1].seq:  # a late one among the settled: rare
             self.messages = sorted([*self.messages, view], key=lambda m: m.seq)
         elif len(self.recent) < RECENT_MAX:
-            self.recent = sorted([*self.recent, view], key=lambda m: m.seq)
+            if view.seq > newest:
+                self.recent.append(view)
+            else:
+                self.recent = sorted([*self.recent, view], key=lambda m: m.seq)
         else:  # fold: one larger update every RECENT_MAX messages
             settled = sorted([*self.messages, *self.recent, view], key=lambda m: m.seq)
             self.messages = settled[-WINDOW_SIZE:] if len(settled) > TRIM_AT else settled
