@@ -148,6 +148,124 @@ async def test_get_session_with_messages_idle_over_30_days_not_found(db):
         await chat.get_session(db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id)
 
 
+# --- a shopper's message, the session checked by the write itself ------------------------------------------------
+
+
+async def test_post_shopper_message_stores_it_and_returns_the_session_after_it(db):
+    chat_session = await make_session(db)
+    await make_messages(db, chat_session, 2)
+
+    after, message, created = await chat.post_shopper_message(
+        db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id, body="  third  ", client_key="k-3"
+    )
+
+    assert created and message.seq == 3 and message.body == "third"
+    assert (after.id, after.public_id) == (chat_session.id, chat_session.public_id)
+    assert (after.message_count, after.last_seq) == (3, 3)
+    assert await stored_bodies(db, chat_session) == ["message 1", "message 2", "third"]
+
+
+async def test_post_shopper_message_retried_key_stored_once(db):
+    chat_session = await make_session(db)
+    post = dict(product_id=DEMO_PRODUCT, session_id=chat_session.session_id, body="hi", client_key="k-1")
+
+    _, first, first_created = await chat.post_shopper_message(db, **post)
+    after, second, second_created = await chat.post_shopper_message(db, **post)
+
+    assert (first_created, second_created) == (True, False) and second.id == first.id
+    assert after.message_count == 1 and await stored_bodies(db, chat_session) == ["hi"]
+
+
+def _age_empty_past_ttl(chat_session):
+    chat_session.created_at = chat_session.last_activity = utcnow() - timedelta(hours=25)
+
+
+def _age_idle_past_ttl(chat_session):
+    chat_session.message_count, chat_session.last_seq = 1, 1
+    chat_session.last_activity = utcnow() - timedelta(days=31)
+
+
+def _deactivate(chat_session):
+    chat_session.is_active = False
+
+
+@pytest.mark.parametrize("make_unusable", [_age_empty_past_ttl, _age_idle_past_ttl, _deactivate])
+async def test_post_shopper_message_to_an_expired_or_inactive_session_stores_nothing(db, make_unusable):
+    chat_session = await make_session(db)
+    make_unusable(chat_session)
+    db.add(chat_session)
+    await db.commit()
+
+    with pytest.raises(errors.SessionNotFound):
+        await chat.post_shopper_message(db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id, body="hi")
+
+    assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
+
+
+@pytest.mark.parametrize("session_id", ["cs_" + "0" * 48, "not-an-id", ""])
+async def test_post_shopper_message_to_an_unknown_session_stores_nothing(db, session_id):
+    with pytest.raises(errors.SessionNotFound):
+        await chat.post_shopper_message(db, product_id=DEMO_PRODUCT, session_id=session_id, body="hi")
+
+    assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
+
+
+async def test_post_shopper_message_under_another_product_stores_nothing(db):
+    chat_session = await make_session(db)
+
+    with pytest.raises(errors.SessionNotFound):
+        await chat.post_shopper_message(db, product_id=OTHER_PRODUCT, session_id=chat_session.session_id, body="hi")
+
+    assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
+
+
+async def test_post_shopper_message_with_messages_idle_under_30_days_is_stored(db):
+    chat_session = await make_session(db)
+    await make_messages(db, chat_session, 1)
+    chat_session.created_at = chat_session.last_activity = utcnow() - timedelta(days=29)
+    db.add(chat_session)
+    await db.commit()
+
+    _, message, created = await chat.post_shopper_message(
+        db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id, body="still here"
+    )
+
+    assert created and message.seq == 2
+
+
+async def test_post_reply_by_public_handle_is_signed_and_marks_the_thread_read(db):
+    chat_session = await make_session(db)
+    await make_messages(db, chat_session, 2)
+
+    after, reply, created = await chat.post_reply(
+        db, conversation=chat_session.public_id, agent_name="Ann", body="Happy to help", client_key="r-1"
+    )
+
+    assert created and (reply.seq, reply.author, reply.agent_name) == (3, "agent", "Ann")
+    assert (after.last_seq, after.agent_read_seq) == (3, 3)
+
+
+@pytest.mark.parametrize("make_unusable", [_age_empty_past_ttl, _age_idle_past_ttl, _deactivate])
+async def test_post_reply_to_an_expired_or_inactive_conversation_stores_nothing(db, make_unusable):
+    chat_session = await make_session(db)
+    make_unusable(chat_session)
+    db.add(chat_session)
+    await db.commit()
+
+    with pytest.raises(errors.SessionNotFound):
+        await chat.post_reply(db, conversation=chat_session.public_id, agent_name="Ann", body="hello?")
+
+    assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
+
+
+@pytest.mark.parametrize("conversation", ["", "x" * 200, "p_unknown"])
+async def test_post_reply_to_an_unknown_handle_stores_nothing(db, conversation):
+    with pytest.raises(errors.SessionNotFound):
+        await chat.post_reply(db, conversation=conversation, agent_name="Ann", body="hello?")
+
+    assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
+
+
 # --- messages -----------------------------------------------------------------------------------------------------
 
 

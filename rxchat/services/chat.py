@@ -5,7 +5,8 @@ it; they return ORM rows or public shapes and raise errors from
 rxchat.services.errors. Writes commit here, then publish.
 """
 
-from datetime import timedelta
+import functools
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +23,7 @@ from rxchat.settings import settings
 PAGE_SIZE = 30  # messages per page, widget and console alike
 MAX_PAGE_SIZE = 100  # the API's cap on ?limit=
 CLIENT_KEY_MAX = 64
-# What a new message changes on its session, read back by the same UPDATE.
+# What a new message changes on its session (the UPDATE reads back the whole row).
 COUNTER_FIELDS = ("last_seq", "message_count", "last_activity", "status", "agent_read_seq")
 
 
@@ -87,11 +88,52 @@ def clean_client_key(client_key: object) -> str | None:
     return client_key
 
 
+# --- expiry: one rule, in Python for a row in hand and in SQL for the sweep and the write -----------------------
+
+
 def is_expired(chat: ChatSession, *, now=None) -> bool:
     now = now or utcnow()
     if chat.message_count == 0:
         return chat.created_at < now - timedelta(hours=settings.empty_session_ttl_hours)
     return chat.last_activity < now - timedelta(days=settings.session_ttl_days)
+
+
+# A literal 0, not a bound parameter: a planner matches `message_count = 0` to the partial index's own
+# condition only when it can see the value (SQLite never, PostgreSQL not in a generic prepared plan).
+NO_MESSAGES = sa.literal_column("0")
+
+
+def idle_expired_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """Conversations with messages, idle longer than the session TTL (the `last_activity` index finds them)."""
+    return _idle_before(now - timedelta(days=settings.session_ttl_days))
+
+
+def empty_expired_clause(now: datetime) -> sa.ColumnElement[bool]:
+    """Sessions that never got a message, older than the empty-session TTL (the partial index finds them)."""
+    return _empty_before(now - timedelta(hours=settings.empty_session_ttl_hours))
+
+
+def _idle_before(cutoff) -> sa.ColumnElement[bool]:
+    return sa.and_(col(ChatSession.message_count) > NO_MESSAGES, col(ChatSession.last_activity) < cutoff)
+
+
+def _empty_before(cutoff) -> sa.ColumnElement[bool]:
+    return sa.and_(col(ChatSession.message_count) == NO_MESSAGES, col(ChatSession.created_at) < cutoff)
+
+
+def _live_params(now: datetime) -> dict[str, datetime]:
+    """The cutoffs `_LIVE` compares with: `find_session`'s checks, as SQL."""
+    return {
+        "idle_cutoff": now - timedelta(days=settings.session_ttl_days),
+        "empty_cutoff": now - timedelta(hours=settings.empty_session_ttl_hours),
+    }
+
+
+# Sessions a shopper may still use: active and not expired, with the cutoffs from `_live_params`.
+_LIVE = sa.and_(
+    col(ChatSession.is_active).is_(True),
+    sa.not_(sa.or_(_idle_before(sa.bindparam("idle_cutoff")), _empty_before(sa.bindparam("empty_cutoff")))),
+)
 
 
 async def get_product(db: AsyncSession, *, product_id: str) -> ProductPublic:
@@ -159,6 +201,39 @@ async def get_session(db: AsyncSession, *, product_id: str, session_id: str) -> 
     return chat
 
 
+# --- posting: one UPDATE ... RETURNING counts the message (and checks the session), one INSERT stores it --------
+
+_SESSIONS, _MESSAGES = ChatSession.__table__, ChatMessage.__table__
+# Which session a message goes to: the caller's row, a shopper's secret id under a product, or a
+# conversation's public handle; the last two are checked by the same statement that counts the message.
+_TARGETS = {
+    "row": _SESSIONS.c.id == sa.bindparam("chat_id"),
+    "secret": sa.and_(
+        _SESSIONS.c.session_id == sa.bindparam("secret"),  # parameters may not share a column's name here
+        _SESSIONS.c.product_id == sa.bindparam("product"),
+        _LIVE,
+    ),
+    "handle": sa.and_(_SESSIONS.c.public_id == sa.bindparam("conversation"), _LIVE),
+}
+_STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id)
+
+
+@functools.cache
+def _count_statement(target: str, author: str) -> sa.Update:
+    """Built once per kind: building a statement costs more than running it (bench/README.md)."""
+    counters = {
+        "last_seq": _SESSIONS.c.last_seq + 1,
+        "message_count": _SESSIONS.c.message_count + 1,
+        "last_activity": sa.bindparam("now"),
+    }
+    if author == "shopper":
+        counters["status"] = "open"  # a new shopper message reopens a closed conversation
+    else:
+        counters["agent_read_seq"] = _SESSIONS.c.last_seq + 1  # staff have seen all up to their reply
+    # It takes the row's write lock, so concurrent writers queue instead of colliding on the same seq.
+    return sa.update(_SESSIONS).where(_TARGETS[target]).values(**counters).returning(*_SESSIONS.c)
+
+
 async def post_message(
     db: AsyncSession,
     *,
@@ -169,33 +244,63 @@ async def post_message(
     agent_name: str | None = None,
 ) -> tuple[MessagePublic, bool]:
     """Store a message once; returns it and whether it is new (False for a retried key)."""
+    _chat, message, created = await _post(
+        db, chat=chat, target="row", find={"chat_id": chat.id}, author=author, body=body, client_key=client_key,
+        agent_name=agent_name,
+    )  # fmt: skip
+    return message, created
+
+
+async def post_shopper_message(
+    db: AsyncSession, *, product_id: str, session_id: str, body: str, client_key: str | None = None
+) -> tuple[ChatSession, MessagePublic, bool]:
+    """A shopper's message to their session for this product, in one statement fewer than `get_session`
+    then `post_message`: the UPDATE that counts the message checks the session as `get_session` does.
+
+    Returns the session as it is after the message, the message, and whether it is new. SessionNotFound
+    for an unknown, foreign, expired or erased session, with nothing stored."""
+    if not ids.is_valid_session_id(session_id):
+        raise errors.SessionNotFound()
+    find = {"secret": session_id, "product": product_id}
+    return await _post(db, chat=None, target="secret", find=find, author="shopper", body=body, client_key=client_key)
+
+
+async def post_reply(
+    db: AsyncSession, *, conversation: str, agent_name: str, body: str, client_key: str | None = None
+) -> tuple[ChatSession, MessagePublic, bool]:
+    """A staff reply to the conversation with this public handle, checked by the UPDATE that counts it
+    (as `console.get_conversation` checks it): SessionNotFound for an unknown, expired or erased one."""
+    if not ids.is_valid_public_id(conversation):
+        raise errors.SessionNotFound()
+    return await _post(
+        db, chat=None, target="handle", find={"conversation": conversation}, author="agent", body=body,
+        client_key=client_key, agent_name=agent_name,
+    )  # fmt: skip
+
+
+async def _post(
+    db: AsyncSession,
+    *,
+    chat: ChatSession | None,
+    target: str,
+    find: dict,
+    author: str,
+    body: str,
+    client_key: str | None = None,
+    agent_name: str | None = None,
+) -> tuple[ChatSession, MessagePublic, bool]:
+    """Count a message on the session `target` and `find` name (the caller's `chat`, if it has one), store it."""
     text = clean_body(body)
     key = clean_client_key(client_key)
-    chat_id, now = chat.id, utcnow()
-    # Core statements on the tables, not the ORM's unit of work: a message is the hot path.
-    sessions, messages = ChatSession.__table__, ChatMessage.__table__
-    # One UPDATE ... RETURNING hands out the next seq: it takes the row's write lock,
-    # so concurrent writers queue instead of colliding on the same number.
-    counters = {
-        "last_seq": sessions.c.last_seq + 1,
-        "message_count": sessions.c.message_count + 1,
-        "last_activity": now,
-    }
-    if author == "shopper":
-        counters["status"] = "open"  # a new shopper message reopens a closed conversation
-    else:
-        counters["agent_read_seq"] = sessions.c.last_seq + 1  # staff have seen all up to their reply
-    allocate = (
-        sa.update(sessions)
-        .where(sessions.c.id == chat_id)
-        .values(**counters)
-        .returning(*(sessions.c[name] for name in COUNTER_FIELDS))
-    )
+    now = utcnow()
+    chat_id = chat.id if chat is not None else None
+    params = {**find, "now": now, **(_live_params(now) if target != "row" else {})}
     try:
-        counted = (await db.exec(allocate)).one_or_none()
-        if counted is None:  # swept or erased since it was looked up
+        counted = (await db.exec(_count_statement(target, author), params=params)).one_or_none()
+        if counted is None:  # unknown, expired, or swept or erased since it was looked up
             await db.rollback()
             raise errors.SessionNotFound()
+        chat_id = counted.id
         message = ChatMessage(
             session_id=chat_id,
             seq=counted.last_seq,
@@ -207,26 +312,28 @@ async def post_message(
         )
         # A retried idempotency key clashes here on its unique index (no SELECT first), before the
         # rate limit would count it again.
-        store = sa.insert(messages).values(**message.model_dump(exclude={"id"})).returning(messages.c.id)
-        message.id = (await db.exec(store)).scalar_one()
+        message.id = (await db.exec(_STORE, params=message.model_dump(exclude={"id"}))).scalar_one()
         if author == "shopper":
             await limits.check_message(chat_id=chat_id)
         await db.commit()
     except errors.RateLimited:
         await db.rollback()
-        await db.refresh(chat)
+        if chat is not None:
+            await db.refresh(chat)  # the rollback expired it; callers read it without awaiting
         raise
     except IntegrityError:
         # Only the idempotency key can clash: the same send was stored meanwhile.
         await db.rollback()
-        await db.refresh(chat)  # the rollback expired it; callers read it without awaiting
+        chat = await _reload(db, chat, chat_id)
         existing = await _message_by_key(db, chat_id=chat_id, client_key=key) if key is not None else None
-        if existing is None:
+        if existing is None or chat is None:
             raise
-        return to_message_public(existing), False
-    # Bring the caller's copy up to date without another round trip (and without marking it dirty).
-    for name in COUNTER_FIELDS:
-        set_committed_value(chat, name, getattr(counted, name))
+        return chat, to_message_public(existing), False
+    if chat is None:
+        chat = ChatSession(**counted._mapping)
+    else:  # bring the caller's copy up to date without another round trip (and without marking it dirty)
+        for name in COUNTER_FIELDS:
+            set_committed_value(chat, name, getattr(counted, name))
     public = to_message_public(message)
     await publish(
         {
@@ -236,7 +343,15 @@ async def post_message(
             "message": public.model_dump(),
         }
     )
-    return public, True
+    return chat, public, True
+
+
+async def _reload(db: AsyncSession, chat: ChatSession | None, chat_id: int | None) -> ChatSession | None:
+    """The session as stored, after a rollback: the caller's copy refreshed, or read afresh."""
+    if chat is not None:
+        await db.refresh(chat)
+        return chat
+    return await db.get(ChatSession, chat_id) if chat_id is not None else None
 
 
 async def _message_by_key(db: AsyncSession, *, chat_id: int | None, client_key: str) -> ChatMessage | None:

@@ -115,10 +115,11 @@ async def unread_replies(db: AsyncSession, *, chat_session: ChatSession) -> int:
 
 
 async def reply(
-    db: AsyncSession, *, chat_session: ChatSession, agent: AgentPublic, body: str, client_key: str | None = None
+    db: AsyncSession, *, conversation: str, agent: AgentPublic, body: str, client_key: str | None = None
 ) -> MessagePublic:
-    message, _new = await chat.post_message(
-        db, chat=chat_session, author="agent", body=body, client_key=client_key, agent_name=agent.display_name
+    """The agent's reply to a live conversation (SessionNotFound when it is gone), signed with their name."""
+    _chat, message, _new = await chat.post_reply(
+        db, conversation=conversation, agent_name=agent.display_name, body=body, client_key=client_key
     )
     return message
 

@@ -19,7 +19,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
 from rxchat.services import ids
-from rxchat.services.chat import is_expired
+from rxchat.services.chat import empty_expired_clause, idle_expired_clause, is_expired
 from rxchat.services.publish import publish
 from rxchat.settings import settings
 
@@ -41,32 +41,12 @@ SWEEP_LOCK_TTL_SECS = 120  # a sweeper that dies frees the lock after this; rene
 
 Renew = Callable[[], Awaitable[object]]
 
-# A literal 0, not a bound parameter: a planner matches `message_count = 0` to the partial index's own
-# condition only when it can see the value (SQLite never, PostgreSQL not in a generic prepared plan).
-NO_MESSAGES = sa.literal_column("0")
-
-
 @dataclass(frozen=True)
 class SweepResult:
     """What one sweep removed."""
 
     sessions: int = 0
     messages: int = 0
-
-
-# --- the rule, as SQL -------------------------------------------------------------------------------------------
-
-
-def _idle_clause(now: datetime) -> sa.ColumnElement[bool]:
-    """Conversations with messages, idle longer than the session TTL (the `last_activity` index finds them)."""
-    cutoff = now - timedelta(days=settings.session_ttl_days)
-    return sa.and_(col(ChatSession.message_count) > NO_MESSAGES, col(ChatSession.last_activity) < cutoff)
-
-
-def _empty_clause(now: datetime) -> sa.ColumnElement[bool]:
-    """Sessions that never got a message, older than the empty-session TTL (the partial index finds them)."""
-    cutoff = now - timedelta(hours=settings.empty_session_ttl_hours)
-    return sa.and_(col(ChatSession.message_count) == NO_MESSAGES, col(ChatSession.created_at) < cutoff)
 
 
 # --- the sweep --------------------------------------------------------------------------------------------------
@@ -87,7 +67,7 @@ async def sweep_expired(
     now = now or utcnow()
     batch_size = max(1, batch_size or settings.sweep_batch_size)
     sessions = messages = 0
-    for clause in (_empty_clause(now), _idle_clause(now)):
+    for clause in (empty_expired_clause(now), idle_expired_clause(now)):
         while True:
             selected, removed_messages, erased = await _sweep_batch(db, clause=clause, batch_size=batch_size)
             sessions += len(erased)

@@ -103,14 +103,14 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if not self.selected:
             self.reply_error = "Choose a conversation in the inbox first."
             return
+        conversation = self.selected
         try:
             async with db.session() as s:
-                chat_session = await console.get_conversation(s, conversation=self.selected)
                 room = await self.get_state(ConversationRoomState)
-                with realtime.own_room_update(room, chat_session.public_id):
+                with realtime.own_room_update(room, conversation):
                     message = await console.reply(
                         s,
-                        chat_session=chat_session,
+                        conversation=conversation,
                         agent=agent,
                         body=form_data.get("reply", ""),
                         client_key=uuid.uuid4().hex,
@@ -122,7 +122,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             self.reply_error = refused.message  # the typed reply stays in the input
             return
         self.reply_error = ""
-        if room._is_room_of(chat_session.public_id):
+        if room._is_room_of(conversation):
             room._add_message(message.model_dump())
         return rx.set_value(REPLY_INPUT_ID, "")
 

@@ -15,9 +15,9 @@ import reflex as rx
 
 from rxchat import db, realtime
 from rxchat.clock import iso, utcnow
-from rxchat.models import ChatSession
+from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import chat, console, ids, lifecycle, profile, record
-from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited
+from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited, SessionNotFound
 from rxchat.settings import settings
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, parts_json, room_key
 from rxchat.states.shared import join
@@ -231,23 +231,31 @@ class ChatWidgetState(EarlierPages, rx.State):
         pending = next(p for p in self.pending if p.key == key)
         try:
             async with db.session() as s:
-                chat_session = await self._session(s)
-                if chat_session is None:
+                room = await self.get_state(ConversationRoomState)
+                posted = None
+                if self._session_id:
+                    # The write checks the session itself and runs beside this handler, so it can show
+                    # `sending` if the write is slow. It changes no state of this tab: a yield computes
+                    # the update while it runs.
+                    write = asyncio.ensure_future(
+                        self._write_to_session(
+                            s, room, self._current_product_id(), self._session_id, self._public_id, pending
+                        )
+                    )
+                    try:
+                        done, _ = await asyncio.wait({write}, timeout=SENDING_SHOWN_AFTER_SECS)
+                        if not done:
+                            yield
+                        posted = await write
+                    finally:
+                        write.cancel()  # only takes effect if this event was cancelled mid-write
+                if posted is None:  # no conversation yet, or it expired or was erased meanwhile
                     yield
                     chat_session = await self._session_from_record(s, self._load_record())
                     if chat_session is None:
                         chat_session = await self._start_session(s)
-                room = await self.get_state(ConversationRoomState)
-                # The write runs beside this handler so it can show `sending` if the write is slow. It
-                # changes no state of this tab: a yield computes the update while it runs.
-                write = asyncio.ensure_future(self._write(s, room, chat_session, pending))
-                try:
-                    done, _ = await asyncio.wait({write}, timeout=SENDING_SHOWN_AFTER_SECS)
-                    if not done:
-                        yield
-                    message = await write
-                finally:
-                    write.cancel()  # only takes effect if this event was cancelled mid-write
+                    posted = chat_session, await self._write(s, room, chat_session, pending)
+                chat_session, message = posted
                 self._remember_activity(chat_session)
             if room._is_room_of(chat_session.public_id):
                 room._add_message(message.model_dump())
@@ -264,6 +272,20 @@ class ChatWidgetState(EarlierPages, rx.State):
         self.pending = [p for p in self.pending if p.key != key]
         if clear_input:
             yield rx.set_value(INPUT_ID, "")
+
+    @staticmethod
+    async def _write_to_session(
+        s, room: ConversationRoomState, product_id: str, session_id: str, public_id: str, pending: PendingMessage
+    ) -> tuple[ChatSession, MessagePublic] | None:
+        """The message into this tab's conversation, or None when that is no longer there to use."""
+        with realtime.own_room_update(room, public_id):
+            try:
+                chat_session, message, _new = await chat.post_shopper_message(
+                    s, product_id=product_id, session_id=session_id, body=pending.body, client_key=pending.key
+                )
+            except SessionNotFound:
+                return None
+        return chat_session, message
 
     @staticmethod
     async def _write(s, room: ConversationRoomState, chat_session: ChatSession, pending: PendingMessage):
