@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import select
@@ -162,17 +163,19 @@ async def create_api_token(db: AsyncSession, *, email: str) -> str:
     return await _issue(db, agent, kind="api", ttl=None)
 
 
+# Built once: every staff action checks its sign-in, and building the query costs more than running it.
+_CREDENTIAL_WITH_AGENT = (
+    select(AgentCredential, Agent)
+    .join(Agent, Agent.id == AgentCredential.agent_id)
+    .where(AgentCredential.token_hash == sa.bindparam("token_hash"), AgentCredential.kind == sa.bindparam("kind"))
+)
+
+
 async def agent_for_token(db: AsyncSession, *, token: str, kind: str = "console") -> AgentPublic | None:
     """The active agent a secret token belongs to, or None (unknown, revoked, expired, deactivated)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    row = (
-        await db.exec(
-            select(AgentCredential, Agent)
-            .join(Agent, Agent.id == AgentCredential.agent_id)
-            .where(AgentCredential.token_hash == hash_token(token), AgentCredential.kind == kind)
-        )
-    ).first()
+    row = (await db.exec(_CREDENTIAL_WITH_AGENT, params={"token_hash": hash_token(token), "kind": kind})).first()
     if row is None:
         return None
     credential, agent = row

@@ -183,11 +183,14 @@ async def create_session(
     return chat
 
 
+_SESSION_BY_SECRET = select(ChatSession).where(ChatSession.session_id == sa.bindparam("secret"))  # built once
+
+
 async def find_session(db: AsyncSession, *, session_id: str) -> ChatSession | None:
     """The live session with this id, under any product; None if unknown or expired."""
     if not ids.is_valid_session_id(session_id):
         return None
-    chat = (await db.exec(select(ChatSession).where(ChatSession.session_id == session_id))).first()
+    chat = (await db.exec(_SESSION_BY_SECRET, params={"secret": session_id})).first()
     if chat is None or not chat.is_active or is_expired(chat):
         return None
     return chat

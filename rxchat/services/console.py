@@ -71,10 +71,13 @@ async def list_conversations(
     ]
 
 
+_SESSION_BY_HANDLE = select(ChatSession).where(ChatSession.public_id == sa.bindparam("handle"))  # built once
+
+
 async def get_conversation(db: AsyncSession, *, conversation: str) -> ChatSession:
     if not ids.is_valid_public_id(conversation):
         raise errors.SessionNotFound()
-    chat_session = (await db.exec(select(ChatSession).where(ChatSession.public_id == conversation))).first()
+    chat_session = (await db.exec(_SESSION_BY_HANDLE, params={"handle": conversation})).first()
     if chat_session is None or not chat_session.is_active or chat.is_expired(chat_session):
         raise errors.SessionNotFound()
     return chat_session
