@@ -189,15 +189,23 @@ def _deactivate(chat_session):
     chat_session.is_active = False
 
 
+# The two ways a message names its conversation: a shopper's secret id (with the product), a staff handle.
+POSTERS = {
+    "shopper": lambda db, c: chat.post_shopper_message(db, product_id=DEMO_PRODUCT, session_id=c.session_id, body="hi"),
+    "staff": lambda db, c: chat.post_reply(db, conversation=c.public_id, agent_name="Ann", body="hello?"),
+}
+
+
+@pytest.mark.parametrize("poster", POSTERS)
 @pytest.mark.parametrize("make_unusable", [_age_empty_past_ttl, _age_idle_past_ttl, _deactivate])
-async def test_post_shopper_message_to_an_expired_or_inactive_session_stores_nothing(db, make_unusable):
+async def test_a_message_to_an_expired_or_inactive_conversation_stores_nothing(db, poster, make_unusable):
     chat_session = await make_session(db)
     make_unusable(chat_session)
     db.add(chat_session)
     await db.commit()
 
     with pytest.raises(errors.SessionNotFound):
-        await chat.post_shopper_message(db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id, body="hi")
+        await POSTERS[poster](db, chat_session)
 
     assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
 
@@ -243,19 +251,6 @@ async def test_post_reply_by_public_handle_is_signed_and_marks_the_thread_read(d
 
     assert created and (reply.seq, reply.author, reply.agent_name) == (3, "agent", "Ann")
     assert (after.last_seq, after.agent_read_seq) == (3, 3)
-
-
-@pytest.mark.parametrize("make_unusable", [_age_empty_past_ttl, _age_idle_past_ttl, _deactivate])
-async def test_post_reply_to_an_expired_or_inactive_conversation_stores_nothing(db, make_unusable):
-    chat_session = await make_session(db)
-    make_unusable(chat_session)
-    db.add(chat_session)
-    await db.commit()
-
-    with pytest.raises(errors.SessionNotFound):
-        await chat.post_reply(db, conversation=chat_session.public_id, agent_name="Ann", body="hello?")
-
-    assert (await db.exec(select(func.count()).select_from(ChatMessage))).one() == 0
 
 
 @pytest.mark.parametrize("conversation", ["", "x" * 200, "p_unknown"])
