@@ -105,12 +105,20 @@ NO_MESSAGES = sa.literal_column("0")
 
 def idle_expired_clause(now: datetime) -> sa.ColumnElement[bool]:
     """Conversations with messages, idle longer than the session TTL (the `last_activity` index finds them)."""
-    return _idle_before(now - timedelta(days=settings.session_ttl_days))
+    return _idle_before(_cutoffs(now)["idle_cutoff"])
 
 
 def empty_expired_clause(now: datetime) -> sa.ColumnElement[bool]:
     """Sessions that never got a message, older than the empty-session TTL (the partial index finds them)."""
-    return _empty_before(now - timedelta(hours=settings.empty_session_ttl_hours))
+    return _empty_before(_cutoffs(now)["empty_cutoff"])
+
+
+def _cutoffs(now: datetime) -> dict[str, datetime]:
+    """Before these moments a session is expired: the TTLs `is_expired` applies."""
+    return {
+        "idle_cutoff": now - timedelta(days=settings.session_ttl_days),
+        "empty_cutoff": now - timedelta(hours=settings.empty_session_ttl_hours),
+    }
 
 
 def _idle_before(cutoff) -> sa.ColumnElement[bool]:
@@ -121,15 +129,7 @@ def _empty_before(cutoff) -> sa.ColumnElement[bool]:
     return sa.and_(col(ChatSession.message_count) == NO_MESSAGES, col(ChatSession.created_at) < cutoff)
 
 
-def _live_params(now: datetime) -> dict[str, datetime]:
-    """The cutoffs `_LIVE` compares with: `find_session`'s checks, as SQL."""
-    return {
-        "idle_cutoff": now - timedelta(days=settings.session_ttl_days),
-        "empty_cutoff": now - timedelta(hours=settings.empty_session_ttl_hours),
-    }
-
-
-# Sessions a shopper may still use: active and not expired, with the cutoffs from `_live_params`.
+# Sessions a shopper may still use: active and not expired (`find_session`'s checks), given `_cutoffs(now)`.
 _LIVE = sa.and_(
     col(ChatSession.is_active).is_(True),
     sa.not_(sa.or_(_idle_before(sa.bindparam("idle_cutoff")), _empty_before(sa.bindparam("empty_cutoff")))),
@@ -297,7 +297,7 @@ async def _post(
     key = clean_client_key(client_key)
     now = utcnow()
     chat_id = chat.id if chat is not None else None
-    params = {**find, "now": now, **(_live_params(now) if target != "row" else {})}
+    params = {**find, "now": now, **(_cutoffs(now) if target != "row" else {})}
     try:
         counted = (await db.exec(_count_statement(target, author), params=params)).one_or_none()
         if counted is None:  # unknown, expired, or swept or erased since it was looked up
