@@ -36,7 +36,9 @@ class AgentAuthState(rx.State):
         if agent is None:
             self._forget()
             return None
-        self._agent_id, self._agent_email, self.agent_name = agent.id, agent.email, agent.display_name
+        self._agent_id, self._agent_email = agent.id, agent.email
+        if self.agent_name != agent.display_name:  # every staff action checks: resend the name only on a change
+            self.agent_name = agent.display_name
         return agent
 
     def _forget(self) -> None:

@@ -121,7 +121,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         except ChatError as refused:
             self.reply_error = refused.message  # the typed reply stays in the input
             return
-        self.reply_error = ""
+        if self.reply_error:
+            self.reply_error = ""
         if room._is_room_of(conversation):
             room._add_message(message.model_dump())
         return rx.set_value(REPLY_INPUT_ID, "")

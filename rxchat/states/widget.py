@@ -211,7 +211,8 @@ class ChatWidgetState(EarlierPages, rx.State):
         except InvalidInput as refused:
             self.error = refused.message  # the typed text stays in the input
             return
-        self.error = ""
+        if self.error:  # an unchanged var set again is sent again
+            self.error = ""
         pending = PendingMessage(key=uuid.uuid4().hex, body=text, parts=parts_json(text.strip()))
         self.pending = [*self.pending, pending]
         async for update in self._deliver(pending.key, clear_input=True):
