@@ -3,7 +3,7 @@
 import reflex as rx
 
 from rxchat.components.layout import refusal
-from rxchat.components.message import message_bubble, typing_indicator
+from rxchat.components.message import load_earlier_button, message_bubble, typing_indicator
 from rxchat.components.reactions import on_new_message, read_marker
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.states.auth import AgentAuthState
@@ -189,19 +189,7 @@ def thread() -> rx.Component:
                 ),
                 rx.box(
                     rx.box(
-                        rx.cond(
-                            (AgentConsoleState.earlier_before > 0)
-                            | (AgentConsoleState.earlier_end < room.window_start),
-                            rx.center(
-                                rx.button(
-                                    "Load earlier messages",
-                                    size="1",
-                                    variant="soft",
-                                    on_click=AgentConsoleState.load_earlier,
-                                    data_testid="chat-load-earlier",
-                                )
-                            ),
-                        ),
+                        load_earlier_button(AgentConsoleState),
                         rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.recent, lambda m: message_bubble(m, "agent")),

@@ -1,8 +1,8 @@
-"""One chat message bubble, shared by the shopper widget and the staff console."""
+"""A chat message bubble and the thread's "Load earlier" button, shared by the widget and the console."""
 
 import reflex as rx
 
-from rxchat.states.room import ConversationRoomState, MessageView, Segment
+from rxchat.states.room import ConversationRoomState, EarlierPages, MessageView, Segment
 
 
 def message_text(parts_json) -> rx.Component:
@@ -124,4 +124,21 @@ def typing_indicator(label, test_id: str) -> rx.Component:
         rx.box(rx.el.span(), rx.el.span(), rx.el.span(), class_name="typing-dots"),
         data_testid=test_id,
         class_name="chat-typing",
+    )
+
+
+def load_earlier_button(tab: type[EarlierPages], **center_props) -> rx.Component:
+    """Shown while the tab has older pages to load, or a gap under its room's trimmed window."""
+    return rx.cond(
+        (tab.earlier_before > 0) | (tab.earlier_end < ConversationRoomState.window_start),
+        rx.center(
+            rx.button(
+                "Load earlier messages",
+                size="1",
+                variant="soft",
+                on_click=tab.load_earlier,
+                data_testid="chat-load-earlier",
+            ),
+            **center_props,
+        ),
     )

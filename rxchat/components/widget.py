@@ -9,7 +9,7 @@ from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.layout import refusal
-from rxchat.components.message import message_bubble, pending_bubble, typing_indicator
+from rxchat.components.message import load_earlier_button, message_bubble, pending_bubble, typing_indicator
 from rxchat.components.reactions import on_new_message, record_marker, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
@@ -122,19 +122,7 @@ def thread() -> rx.Component:
 
 def thread_items() -> rx.Component:
     return rx.box(
-        rx.cond(
-            (ChatWidgetState.earlier_before > 0) | (ChatWidgetState.earlier_end < ConversationRoomState.window_start),
-            rx.center(
-                rx.button(
-                    "Load earlier messages",
-                    size="1",
-                    variant="soft",
-                    on_click=ChatWidgetState.load_earlier,
-                    data_testid="chat-load-earlier",
-                ),
-                padding_bottom="8px",
-            ),
-        ),
+        load_earlier_button(ChatWidgetState, padding_bottom="8px"),
         notices(),
         rx.foreach(ChatWidgetState.earlier, lambda m: message_bubble(m, "shopper")),
         rx.cond(

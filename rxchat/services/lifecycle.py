@@ -41,6 +41,7 @@ SWEEP_LOCK_TTL_SECS = 120  # a sweeper that dies frees the lock after this; rene
 
 Renew = Callable[[], Awaitable[object]]
 
+
 @dataclass(frozen=True)
 class SweepResult:
     """What one sweep removed."""

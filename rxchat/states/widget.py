@@ -233,29 +233,31 @@ class ChatWidgetState(EarlierPages, rx.State):
         try:
             async with db.session() as s:
                 room = await self.get_state(ConversationRoomState)
-                posted = None
+                product_id, posted = self._current_product_id(), None
                 if self._session_id:
                     # The write checks the session itself and runs beside this handler, so it can show
                     # `sending` if the write is slow. It changes no state of this tab: a yield computes
                     # the update while it runs.
                     write = asyncio.ensure_future(
-                        self._write_to_session(
-                            s, room, self._current_product_id(), self._session_id, self._public_id, pending
-                        )
+                        self._write(s, room, product_id, self._session_id, self._public_id, pending)
                     )
                     try:
                         done, _ = await asyncio.wait({write}, timeout=SENDING_SHOWN_AFTER_SECS)
                         if not done:
                             yield
                         posted = await write
+                    except SessionNotFound:
+                        pass  # it expired or was erased meanwhile: the record's, or a new one, below
                     finally:
                         write.cancel()  # only takes effect if this event was cancelled mid-write
-                if posted is None:  # no conversation yet, or it expired or was erased meanwhile
+                if posted is None:  # no conversation yet, or no longer one to use
                     yield
                     chat_session = await self._session_from_record(s, self._load_record())
                     if chat_session is None:
                         chat_session = await self._start_session(s)
-                    posted = chat_session, await self._write(s, room, chat_session, pending)
+                    posted = await self._write(
+                        s, room, product_id, chat_session.session_id, chat_session.public_id, pending
+                    )
                 chat_session, message = posted
                 self._remember_activity(chat_session)
             if room._is_room_of(chat_session.public_id):
@@ -275,26 +277,15 @@ class ChatWidgetState(EarlierPages, rx.State):
             yield rx.set_value(INPUT_ID, "")
 
     @staticmethod
-    async def _write_to_session(
+    async def _write(
         s, room: ConversationRoomState, product_id: str, session_id: str, public_id: str, pending: PendingMessage
-    ) -> tuple[ChatSession, MessagePublic] | None:
-        """The message into this tab's conversation, or None when that is no longer there to use."""
+    ) -> tuple[ChatSession, MessagePublic]:
+        """The message into that conversation (SessionNotFound when it is no longer there to use)."""
         with realtime.own_room_update(room, public_id):
-            try:
-                chat_session, message, _new = await chat.post_shopper_message(
-                    s, product_id=product_id, session_id=session_id, body=pending.body, client_key=pending.key
-                )
-            except SessionNotFound:
-                return None
-        return chat_session, message
-
-    @staticmethod
-    async def _write(s, room: ConversationRoomState, chat_session: ChatSession, pending: PendingMessage):
-        with realtime.own_room_update(room, chat_session.public_id):
-            message, _new = await chat.post_message(
-                s, chat=chat_session, author="shopper", body=pending.body, client_key=pending.key
+            chat_session, message, _new = await chat.post_shopper_message(
+                s, product_id=product_id, session_id=session_id, body=pending.body, client_key=pending.key
             )
-        return message
+        return chat_session, message
 
     async def _start_session(self, s) -> ChatSession:
         data = self._load_record()
