@@ -78,6 +78,15 @@ def wait_for_entry(page: Page, product_id: str, *, present: bool = True, message
     )
 
 
+def start_conversation(page: Page, base_url: str, text: str, product_id: str = PRODUCT) -> None:
+    """Visit the product, open the chat and send a first message; returns once the record counts it."""
+    visit_product(page, base_url, product_id)
+    open_chat(page)
+    send(page, text)
+    sent_message(page, text)
+    wait_for_entry(page, product_id, message_count=1)
+
+
 def tamper_session_id(page: Page, product_id: str, session_id: str) -> None:
     page.evaluate(
         """([key, sid]) => {
@@ -140,12 +149,7 @@ def test_open_chat_first_time_writes_storage(page: Page, served_app):
 
 
 def test_send_first_message_record_matches_contract(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
-
-    send(page, "Does it come with a bulb?")
-    sent_message(page, "Does it come with a bulb?")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "Does it come with a bulb?")
 
     record = stored_record(page)
     assert set(record) >= {"globalSessionId", "productSessions", "userPreferences"}
@@ -182,11 +186,7 @@ def test_send_with_enter_shows_message_and_clears_input(page: Page, served_app):
 
 def test_a_message_shows_sending_while_the_database_is_busy_then_is_stored(page: Page, served_app):
     """A quick write shows the message stored at once; a held-up one shows `Sending…` until it lands."""
-    visit_product(page, served_app.url)
-    open_chat(page)
-    send(page, "First, to start the conversation")
-    sent_message(page, "First, to start the conversation")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "First, to start the conversation")
     session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
 
     blocker = sqlite3.connect(served_app.workdir / "rxchat.db", isolation_level=None)
@@ -231,11 +231,7 @@ def test_shift_enter_inserts_newline_without_sending(page: Page, served_app):
 
 
 def test_reload_widget_closed_thread_reloaded_from_database(page: Page, served_app, browser):
-    visit_product(page, served_app.url)
-    open_chat(page)
-    send(page, "Remember me after a reload")
-    sent_message(page, "Remember me after a reload")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "Remember me after a reload")
 
     page.reload()
     expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
@@ -260,11 +256,7 @@ def test_reload_widget_closed_thread_reloaded_from_database(page: Page, served_a
 def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(page: Page, served_app):
     """The room trims its oldest messages as new ones arrive live; "Load earlier" still brings
     back every message, once and in order."""
-    visit_product(page, served_app.url)
-    open_chat(page)
-    send(page, "m001")
-    sent_message(page, "m001")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "m001")
     session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
     post_url = f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}/messages"
 
@@ -291,11 +283,7 @@ def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(page: Pag
 
 
 def test_second_product_has_its_own_thread(page: Page, served_app):
-    visit_product(page, served_app.url, PRODUCT)
-    open_chat(page)
-    send(page, "About the lamp")
-    sent_message(page, "About the lamp")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "About the lamp")
 
     visit_product(page, served_app.url, OTHER_PRODUCT)
     open_chat(page)
@@ -388,11 +376,7 @@ def test_send_link_renders_safe_anchor(page: Page, served_app):
     ids=["garbage", "unknown-valid-looking"],
 )
 def test_tampered_session_id_recovers_with_fresh_session(page: Page, served_app, bad_session_id):
-    visit_product(page, served_app.url)
-    open_chat(page)
-    send(page, "Before tampering")
-    sent_message(page, "Before tampering")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "Before tampering")
     original = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
 
     tamper_session_id(page, PRODUCT, bad_session_id)
@@ -422,11 +406,7 @@ def test_other_products_session_id_not_shown_on_this_product(page: Page, served_
     wait_for_entry(page, OTHER_PRODUCT, message_count=1)
     backpack_session = stored_record(page)["productSessions"][f"product_{OTHER_PRODUCT}"]["sessionId"]
 
-    visit_product(page, served_app.url, PRODUCT)
-    open_chat(page)
-    send(page, "Lamp question")
-    sent_message(page, "Lamp question")
-    wait_for_entry(page, PRODUCT, message_count=1)
+    start_conversation(page, served_app.url, "Lamp question")
     tamper_session_id(page, PRODUCT, backpack_session)
     page.reload()
     expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
