@@ -4,6 +4,7 @@ One server for the module (the session-scoped `served_app`); every test gets its
 browser context from pytest-playwright, so each starts as a new shopper.
 """
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -184,34 +185,54 @@ def test_send_with_enter_shows_message_and_clears_input(page: Page, served_app):
     expect(page.get_by_test_id("chat-error")).to_have_count(0)
 
 
+@contextlib.contextmanager
+def database_held(page: Page, served_app):
+    """Another writer holds the app's SQLite database: the widget's writes wait for it (busy timeout).
+
+    The tab's own follow-up write (its seen mark of the first message) goes first: held up too, it
+    would hold the tab's next event back with it, and no message would show at all until the
+    database is free."""
+    session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
+    blocker = sqlite3.connect(served_app.workdir / "rxchat.db", isolation_level=None)
+    deadline = time.monotonic() + EXPECT_TIMEOUT_MS / 1000
+    seen = "SELECT shopper_seen_seq FROM product_chat_sessions WHERE session_id = ?"
+    try:
+        while blocker.execute(seen, (session_id,)).fetchone()[0] < 1:
+            assert time.monotonic() < deadline, "the tab never marked its first message seen"
+            time.sleep(0.05)
+        blocker.execute("BEGIN IMMEDIATE")
+        yield
+        blocker.execute("ROLLBACK")
+    finally:
+        blocker.close()
+
+
 def test_a_message_shows_sending_while_the_database_is_busy_then_is_stored(page: Page, served_app):
     """A quick write shows the message stored at once; a held-up one shows `Sending…` until it lands."""
     start_conversation(page, served_app.url, "First, to start the conversation")
-    session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
 
-    blocker = sqlite3.connect(served_app.workdir / "rxchat.db", isolation_level=None)
-    # The tab's own follow-up write (its seen mark) goes first: held up too, it would hold the tab's
-    # next event back with it, and no message would show at all until the database is free.
-    deadline = time.monotonic() + EXPECT_TIMEOUT_MS / 1000
-    seen = "SELECT shopper_seen_seq FROM product_chat_sessions WHERE session_id = ?"
-    while blocker.execute(seen, (session_id,)).fetchone()[0] < 1:
-        assert time.monotonic() < deadline, "the tab never marked its first message seen"
-        time.sleep(0.05)
-
-    # Another writer holds the database: the widget's write waits for it (busy timeout), nothing is lost.
-    try:
-        blocker.execute("BEGIN IMMEDIATE")
+    with database_held(page, served_app):  # nothing is lost meanwhile
         send(page, "Written while the database is busy")
         held = messages(page).filter(has_text="Written while the database is busy")
         expect(held).to_have_attribute("data-status", "sending")
         page.wait_for_timeout(500)
         expect(held).to_have_attribute("data-status", "sending")
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     stored = sent_message(page, "Written while the database is busy")
     expect(stored).to_have_attribute("data-seq", "2")
     expect(page.get_by_test_id("chat-input")).to_have_value("")
+
+
+def test_the_next_text_typed_while_a_message_is_being_stored_stays_in_the_box(page: Page, served_app):
+    start_conversation(page, served_app.url, "First, to start the conversation")
+
+    with database_held(page, served_app):
+        send(page, "Is it waterproof?")
+        expect(messages(page).filter(has_text="Is it waterproof?")).to_have_attribute("data-status", "sending")
+        page.get_by_test_id("chat-input").fill("And does it come in blue?")
+
+    sent_message(page, "Is it waterproof?")
+    page.wait_for_timeout(500)  # the box is emptied, if at all, just after the stored message shows
+    expect(page.get_by_test_id("chat-input")).to_have_value("And does it come in blue?")
 
 
 def test_shift_enter_inserts_newline_without_sending(page: Page, served_app):

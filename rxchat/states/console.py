@@ -13,6 +13,7 @@ from rxchat.services import chat, console
 from rxchat.services.errors import ChatError, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
+from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
 from rxchat.states.shared import join
 from rxchat.states.store import ProductView
@@ -103,7 +104,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if not self.selected:
             self.reply_error = "Choose a conversation in the inbox first."
             return
-        conversation = self.selected
+        conversation, text = self.selected, form_data.get("reply", "")
         try:
             async with db.session() as s:
                 room = await self.get_state(ConversationRoomState)
@@ -112,7 +113,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                         s,
                         conversation=conversation,
                         agent=agent,
-                        body=form_data.get("reply", ""),
+                        body=text,
                         client_key=uuid.uuid4().hex,
                     )
         except SessionNotFound:
@@ -125,7 +126,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             self.reply_error = ""
         if room._is_room_of(conversation):
             room._add_message(message.model_dump())
-        return rx.set_value(REPLY_INPUT_ID, "")
+        return clear_if_unchanged(REPLY_INPUT_ID, text)
 
     @rx.event
     async def typing(self, text: str = ""):

@@ -19,6 +19,7 @@ from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited, SessionNotFound
 from rxchat.settings import settings
+from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, parts_json, room_key
 from rxchat.states.shared import join
 
@@ -270,11 +271,11 @@ class ChatWidgetState(EarlierPages, rx.State):
             logger.exception("storing a shopper message failed")
             self.pending = [dataclasses.replace(p, status="failed") if p.key == key else p for p in self.pending]
             if clear_input:
-                yield rx.set_value(INPUT_ID, "")
+                yield clear_if_unchanged(INPUT_ID, pending.body)
             return
         self.pending = [p for p in self.pending if p.key != key]
         if clear_input:
-            yield rx.set_value(INPUT_ID, "")
+            yield clear_if_unchanged(INPUT_ID, pending.body)
 
     @staticmethod
     async def _write(
