@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from rxchat import sqlite_driver
 from rxchat.settings import settings
-from rxchat.sqlite_driver import OneTripDBAPI
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers wait this long for the lock before failing
 
@@ -36,8 +36,9 @@ def create_engine(url: str) -> AsyncEngine:
     """A new engine with the app's connection settings (tests make their own databases with it)."""
     if url.startswith("sqlite"):
         timeout = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-        engine = create_async_engine(url, module=OneTripDBAPI(), connect_args=timeout)
+        engine = create_async_engine(url, module=sqlite_driver.OneTripDBAPI(), connect_args=timeout)
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        sqlite_driver.install(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -20,6 +20,7 @@ import time
 
 import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
+from reflex.state import StateUpdate
 
 from rxchat import db
 from rxchat.services import console, publish
@@ -131,6 +132,28 @@ def own_room_update(room: ConversationRoomState, conversation: str):
         yield
     finally:
         _own_room.reset(reset)
+
+
+async def send_to_other_members(room: ConversationRoomState, own_token: str) -> None:
+    """Send what the calling tab just changed in its room to the room's other tabs now.
+
+    Reflex fans a shared state out only when the changing tab's whole event has
+    ended, its own update sent first: the other side would wait for all of it
+    (and for the sender's page to take its share of the CPU). Called with the
+    room's lock held, so these are the room's values; the fan-out at the end
+    of the event then leaves out what was sent here (`SendsChangesOnce`). No
+    state other than the room reads the room's vars, so nothing else needs
+    recomputing on the other side.
+    """
+    namespace = _app.event_namespace if _app is not None else None
+    if namespace is None or not (delta := room.get_delta()):
+        return
+    changed = room.dirty_vars & room._frontend_var_names
+    room._previous_dirty_vars.mark_sent({name: room.get_value(name) for name in changed})
+    update = StateUpdate(delta=delta)
+    for token in list(room._linked_from):
+        if token != own_token and await _connected(token):
+            await namespace.emit_update(update, token)
 
 
 def _on_event(event: publish.Event) -> None:

@@ -345,6 +345,18 @@ async def test_post_message_over_minute_limit_is_429_with_retry_after(client, se
     assert len((await client.get(messages_url(session_id))).json()["messages"]) == 3
 
 
+async def test_a_retry_of_a_stored_message_over_the_limit_returns_it(client, session_id, monkeypatch):
+    monkeypatch.setattr(settings, "messages_per_minute", 1)
+    first = await post(client, session_id, "only one", headers={"Idempotency-Key": "retried"})
+
+    retry = await post(client, session_id, "only one", headers={"Idempotency-Key": "retried"})
+
+    assert first.status_code == 201
+    assert retry.status_code == 200
+    assert retry.json()["id"] == first.json()["id"]
+    assert len((await client.get(messages_url(session_id))).json()["messages"]) == 1
+
+
 async def test_message_limit_is_per_session(client, session_id, monkeypatch):
     monkeypatch.setattr(settings, "messages_per_minute", 1)
     other = await new_session(client)

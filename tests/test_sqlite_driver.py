@@ -5,6 +5,7 @@ import aiosqlite
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from factories import make_session, migrated_database
 from rxchat.models import Product
@@ -38,9 +39,32 @@ async def test_a_message_is_one_trip_per_statement(db, thread_trips):
     message, created = await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k1")
 
     assert created and message.seq == 1
-    # UPDATE ... RETURNING and INSERT ... RETURNING (each opens, runs, fetches and closes its cursor
-    # in one trip) and the COMMIT. The pool's reset as the connection goes back has nothing to end.
-    assert thread_trips == ["_run", "_run", "commit"]
+    # UPDATE ... RETURNING, then INSERT ... RETURNING with the COMMIT in the same trip (each opens, runs,
+    # fetches and closes its cursor in one trip). The session's commit and the pool's reset have nothing to end.
+    assert thread_trips == ["_run", "_run"]
+
+
+async def test_a_message_committed_in_its_trip_is_stored_for_every_connection(tmp_path):
+    async with migrated_database(tmp_path / "chat.db") as db:
+        chat_session = await make_session(db)
+        await chat.post_message(db, chat=chat_session, author="shopper", body="kept", client_key="k1")
+
+        async with AsyncSession(db.bind) as other:
+            stored, _ = await chat.list_messages(other, chat=chat_session)
+
+    assert [m.body for m in stored] == ["kept"]
+
+
+async def test_a_failed_statement_commits_nothing_of_its_transaction(db):
+    chat_session = await make_session(db)
+    await chat.post_message(db, chat=chat_session, author="shopper", body="first", client_key="same")
+
+    again, created = await chat.post_message(db, chat=chat_session, author="shopper", body="first", client_key="same")
+
+    # The retried key failed in the INSERT's trip, before its commit: the counting UPDATE was rolled back.
+    assert not created and again.seq == 1
+    await db.refresh(chat_session)
+    assert chat_session.last_seq == 1 and chat_session.message_count == 1
 
 
 async def test_a_lookup_is_one_trip(db, thread_trips):

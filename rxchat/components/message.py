@@ -4,6 +4,9 @@ import reflex as rx
 
 from rxchat.states.room import ConversationRoomState, EarlierPages, MessageView, Segment
 
+# Stored bubbles are plain elements styled by rxchat.css: a Radix Text or Flex per part, with its
+# css-in-JS, cost the receiving page most of a new bubble's render (bench/README.md).
+
 
 def message_text(parts_json) -> rx.Component:
     """Message text as plain text with http(s) links; no HTML is ever rendered.
@@ -11,27 +14,25 @@ def message_text(parts_json) -> rx.Component:
     `parts_json` is the message's segments as a JSON string (see MessageView.parts).
     """
     parts = rx.Var(f"JSON.parse({parts_json})", _var_type=list[Segment], _var_data=parts_json._get_all_var_data())
-    return rx.text(
+    return rx.el.p(
         rx.foreach(
             parts,
             lambda part: rx.cond(
                 part.href != "",
-                rx.link(
-                    part.text, href=part.href, is_external=True, rel="noopener noreferrer nofollow", underline="always"
-                ),
-                rx.text.span(part.text),
+                rx.el.a(part.text, href=part.href, target="_blank", rel="noopener noreferrer nofollow"),
+                rx.el.span(part.text),
             ),
         ),
-        size="2",
-        style={"white_space": "pre-wrap", "overflow_wrap": "anywhere", "word_break": "break-word"},
+        class_name="chat-text",
     )
 
 
 def timestamp(created_at) -> rx.Component:
-    # Plain Intl formatting in the browser's time zone: a moment component per bubble
-    # cost the receiving page most of its render time when the window re-rendered.
+    # In the browser's time zone, through one formatter kept for the page: building one per call
+    # (`toLocaleTimeString`) was most of a bubble's render.
     local_time = rx.Var(
-        f"new Date({created_at}).toLocaleTimeString([], {{hour: '2-digit', minute: '2-digit'}})",
+        "(globalThis.__rxchatTime ??= new Intl.DateTimeFormat([], {hour: '2-digit', minute: '2-digit'}))"
+        f".format(new Date({created_at}))",
         _var_type=str,
         _var_data=created_at._get_all_var_data(),
     )
@@ -51,15 +52,14 @@ def stored_bubble(
 ) -> rx.Component:
     """A React component of its own with plain props: a delta that resends the whole
     window re-renders only the bubbles whose props changed."""
-    return rx.box(
+    return rx.el.div(
         rest,
-        rx.cond(author == "agent", rx.text(agent_name, size="1", weight="bold", class_name="chat-author")),
+        rx.cond(author == "agent", rx.el.p(agent_name, class_name="chat-author")),
         message_text(parts),
-        rx.hstack(
+        rx.el.div(
             timestamp(created_at),
-            rx.cond(status != "", rx.text(rx.cond(status == "read", "Read", "Sent"), size="1", opacity="0.65")),
-            spacing="2",
-            justify="end",
+            rx.cond(status != "", rx.el.span(rx.cond(status == "read", "Read", "Sent"), class_name="chat-status")),
+            class_name="chat-meta",
         ),
         data_testid="chat-message",
         data_author=author,

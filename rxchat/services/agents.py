@@ -164,8 +164,17 @@ async def create_api_token(db: AsyncSession, *, email: str) -> str:
 
 
 # Built once: every staff action checks its sign-in, and building the query costs more than running it.
+# Core columns, not ORM rows: every staff action runs this check, and loading two entities cost
+# more than the query itself (bench/db_write.py).
 _CREDENTIAL_WITH_AGENT = (
-    select(AgentCredential, Agent)
+    sa.select(
+        AgentCredential.revoked_at,
+        AgentCredential.expires_at,
+        Agent.is_active,
+        Agent.id,
+        Agent.email,
+        Agent.display_name,
+    )
     .join(Agent, Agent.id == AgentCredential.agent_id)
     .where(AgentCredential.token_hash == sa.bindparam("token_hash"), AgentCredential.kind == sa.bindparam("kind"))
 )
@@ -175,14 +184,15 @@ async def agent_for_token(db: AsyncSession, *, token: str, kind: str = "console"
     """The active agent a secret token belongs to, or None (unknown, revoked, expired, deactivated)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
-    row = (await db.exec(_CREDENTIAL_WITH_AGENT, params={"token_hash": hash_token(token), "kind": kind})).first()
+    connection = await db.connection()
+    params = {"token_hash": hash_token(token), "kind": kind}
+    row = (await connection.execute(_CREDENTIAL_WITH_AGENT, params)).first()
     if row is None:
         return None
-    credential, agent = row
-    now = utcnow()
-    if credential.revoked_at or (credential.expires_at and credential.expires_at < now) or not agent.is_active:
+    revoked_at, expires_at, is_active, agent_id, email, display_name = row
+    if revoked_at or (expires_at and expires_at < utcnow()) or not is_active:
         return None
-    return _to_public(agent)
+    return AgentPublic(id=agent_id, email=email, display_name=display_name)
 
 
 async def sign_out(db: AsyncSession, *, token: str) -> None:

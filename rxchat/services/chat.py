@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from rxchat import sqlite_driver
 from rxchat.clock import iso, utcnow
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
 from rxchat.services import errors, ids, limits
@@ -218,7 +219,7 @@ _TARGETS = {
     ),
     "handle": sa.and_(_SESSIONS.c.public_id == sa.bindparam("conversation"), _LIVE),
 }
-_STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id)
+_STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id).execution_options(**{sqlite_driver.COMMIT_IN_TRIP: True})
 
 
 @functools.cache
@@ -298,32 +299,37 @@ async def _post(
     now = utcnow()
     chat_id = chat.id if chat is not None else None
     params = {**find, "now": now, **(_cutoffs(now) if target != "row" else {})}
+    # Core statements on the session's connection: no ORM unit of work or model validation on the way,
+    # which cost more than the statements themselves (bench/db_write.py).
+    connection = await db.connection()
     try:
-        counted = (await db.exec(_count_statement(target, author), params=params)).one_or_none()
+        counted = (await connection.execute(_count_statement(target, author), params)).one_or_none()
         if counted is None:  # unknown, expired, or swept or erased since it was looked up
             await db.rollback()
             raise errors.SessionNotFound()
         chat_id = counted.id
-        message = ChatMessage(
-            session_id=chat_id,
-            seq=counted.last_seq,
-            author=author,
-            agent_name=agent_name if author == "agent" else None,
-            body=text,
-            client_key=key,
-            created_at=now,
-        )
-        # A retried idempotency key clashes here on its unique index (no SELECT first), before the
-        # rate limit would count it again.
-        message.id = (await db.exec(_STORE, params=message.model_dump(exclude={"id"}))).scalar_one()
         if author == "shopper":
             await limits.check_message(chat_id=chat_id)
+        row = {
+            "session_id": chat_id,
+            "seq": counted.last_seq,
+            "author": author,
+            "agent_name": agent_name if author == "agent" else None,
+            "body": text,
+            "client_key": key,
+            "created_at": now,
+        }
+        # A retried idempotency key clashes here on its unique index (no SELECT first). The embedded
+        # database commits in the INSERT's own trip; the session's commit then has nothing left to end.
+        message_id = (await connection.execute(_STORE, row)).scalar_one()
         await db.commit()
     except errors.RateLimited:
         await db.rollback()
-        if chat is not None:
-            await db.refresh(chat)  # the rollback expired it; callers read it without awaiting
-        raise
+        chat = await _reload(db, chat, chat_id)  # the rollback expired the caller's copy
+        stored = await _message_by_key(db, chat_id=chat_id, client_key=key) if key is not None else None
+        if stored is None or chat is None:
+            raise
+        return chat, to_message_public(stored), False  # a retry of a message stored before the limit
     except IntegrityError:
         # Only the idempotency key can clash: the same send was stored meanwhile.
         await db.rollback()
@@ -337,7 +343,10 @@ async def _post(
     else:  # bring the caller's copy up to date without another round trip (and without marking it dirty)
         for name in COUNTER_FIELDS:
             set_committed_value(chat, name, getattr(counted, name))
-    public = to_message_public(message)
+    public = MessagePublic(
+        id=message_id, seq=row["seq"], author=author, agent_name=row["agent_name"], body=text, client_key=key,
+        created_at=iso(now),
+    )  # fmt: skip
     await publish(
         {
             "type": "message",

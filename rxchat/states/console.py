@@ -122,10 +122,11 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         except ChatError as refused:
             self.reply_error = refused.message  # the typed reply stays in the input
             return
+        if room._is_room_of(conversation):
+            room._add_message(message)
+            await realtime.send_to_other_members(room, self.router.session.client_token)
         if self.reply_error:
             self.reply_error = ""
-        if room._is_room_of(conversation):
-            room._add_message(message.model_dump())
         return clear_if_unchanged(REPLY_INPUT_ID, text)
 
     @rx.event

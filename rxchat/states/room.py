@@ -111,7 +111,7 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
     def _clear(self) -> None:
         self.messages, self.recent = [], []
 
-    def _add_message(self, message: dict) -> None:
+    def _add_message(self, message: MessagePublic | dict) -> None:
         view = to_view(message)
         tail = self.recent or self.messages
         newest = tail[-1].seq if tail else 0

@@ -16,7 +16,9 @@
 """
 
 import contextlib
+import copy
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import reflex as rx
 from reflex.istate import shared as reflex_shared
@@ -24,12 +26,22 @@ from reflex.state import _override_base_method
 
 
 class _ChangedOnce:
-    """The changed var names, emptied by the fan-out that reads them."""
+    """The changed var names, emptied by the fan-out that reads them, less those already sent."""
 
-    __slots__ = ("_names",)
+    __slots__ = ("_names", "_sent")
 
     def __init__(self) -> None:
         self._names: set[str] = set()
+        self._sent: dict[str, Any] = {}  # var name -> its value as the other members were sent it
+
+    def mark_sent(self, values: dict[str, Any]) -> None:
+        """These values reached the other members already (`realtime.send_to_other_members`)."""
+        self._sent.update({name: copy.copy(value) for name, value in values.items()})
+
+    def drop_sent(self, state: "SendsChangesOnce") -> None:
+        """Leave out of the fan-out what was sent ahead, unless it changed again since."""
+        sent, self._sent = self._sent, {}
+        self._names.difference_update(name for name, value in sent.items() if state.get_value(name) == value)
 
     def clear(self) -> None:
         self._names.clear()
@@ -55,6 +67,11 @@ class SendsChangesOnce:
     def _init_bookkeeping(self, parent_state=None) -> None:
         super()._init_bookkeeping(parent_state)  # type: ignore[misc]
         self._previous_dirty_vars = _ChangedOnce()
+
+    @_override_base_method
+    def _clean(self) -> None:
+        super()._clean()  # type: ignore[misc]
+        self._previous_dirty_vars.drop_sent(self)
 
 
 async def join(tab: rx.State, shared_cls: type, key: str):
