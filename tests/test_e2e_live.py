@@ -17,8 +17,9 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture(scope="module")
 def agent_account(served_app) -> dict:
     email = f"agent-{secrets.token_hex(4)}@example.com"
-    run_cli("create-agent", "--email", email, "--name", "Ann", "--password-stdin", env=served_app.env,
-            stdin=PASSWORD + "\n")
+    run_cli(
+        "create-agent", "--email", email, "--name", "Ann", "--password-stdin", env=served_app.env, stdin=PASSWORD + "\n"
+    )
     return {"email": email, "password": PASSWORD, "name": "Ann"}
 
 
@@ -200,8 +201,9 @@ def test_signed_out_console_redirects_to_sign_in(page: Page, served_app):
 @pytest.fixture(scope="module")
 def second_agent_account(served_app) -> dict:
     email = f"agent-{secrets.token_hex(4)}@example.com"
-    run_cli("create-agent", "--email", email, "--name", "Ben", "--password-stdin", env=served_app.env,
-            stdin=PASSWORD + "\n")
+    run_cli(
+        "create-agent", "--email", email, "--name", "Ben", "--password-stdin", env=served_app.env, stdin=PASSWORD + "\n"
+    )
     return {"email": email, "password": PASSWORD, "name": "Ben"}
 
 
@@ -214,8 +216,9 @@ def reply_bubble(page: Page, text: str):
     return page.locator('[data-testid="chat-message"][data-author="agent"]').filter(has_text=text)
 
 
-def test_two_agents_see_each_others_replies_live_with_their_names(browser: Browser, served_app, agent_account,
-                                                                  second_agent_account):
+def test_two_agents_see_each_others_replies_live_with_their_names(
+    browser: Browser, served_app, agent_account, second_agent_account
+):
     errors: list[str] = []
     ann, ben, shopper = (new_page(browser, errors) for _ in range(3))
     try:
@@ -253,6 +256,8 @@ def test_two_agents_see_each_others_replies_live_with_their_names(browser: Brows
 # is what AppServer.restart does, split so the pages can be checked while it is down).
 
 RESTART_PRODUCT = "linen-throw"
+
+
 # What a page logs while its server is away; every other console error still fails the test.
 def stored_texts(page: Page, thread_test_id: str, tag: str) -> list[str]:
     """The bodies (before `tag`, without the agent's name above them) of one thread's stored messages."""
@@ -327,8 +332,14 @@ def test_a_message_reaches_the_other_side_once_and_later_events_do_not_resend_th
     assert not [f for f in later if "rx_router_headers" in f], "a later event sent the page's router data again"
 
 
-CONNECTION_NOISE = ("websocket", "err_connection_refused", "failed to load resource", "xhr poll error",
-                    "timeout", "socket")
+CONNECTION_NOISE = (
+    "websocket",
+    "err_connection_refused",
+    "failed to load resource",
+    "xhr poll error",
+    "timeout",
+    "socket",
+)
 
 
 @pytest.fixture(scope="module")
@@ -341,13 +352,24 @@ def restartable_app():
     from server import AppServer, base_env, copy_app
 
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-restart-"))
-    env = base_env(REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", RXCHAT_MESSAGES_PER_MINUTE="1000",
-                   RXCHAT_SESSIONS_PER_HOUR="1000")
+    env = base_env(
+        REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}",
+        RXCHAT_MESSAGES_PER_MINUTE="1000",
+        RXCHAT_SESSIONS_PER_HOUR="1000",
+    )
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
     account = {"email": "restart-agent@example.com", "password": PASSWORD, "name": "Cleo"}
-    run_cli("create-agent", "--email", account["email"], "--name", account["name"], "--password-stdin", env=env,
-            stdin=PASSWORD + "\n")
+    run_cli(
+        "create-agent",
+        "--email",
+        account["email"],
+        "--name",
+        account["name"],
+        "--password-stdin",
+        env=env,
+        stdin=PASSWORD + "\n",
+    )
     server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
     server.account = account
     yield server
@@ -371,8 +393,14 @@ def restart_people(browser: Browser, restartable_app):
     open_conversation(agent, RESTART_PRODUCT, opening)
     agent_reply(agent, answer)
     expect(reply_bubble(shopper, answer)).to_have_count(1)
-    yield {"server": server, "agent": agent, "shopper": shopper, "tag": tag, "before": [opening, answer],
-           "errors": errors}
+    yield {
+        "server": server,
+        "agent": agent,
+        "shopper": shopper,
+        "tag": tag,
+        "before": [opening, answer],
+        "errors": errors,
+    }
     for page in (agent, shopper):
         page.context.close()
     if server.process is None:
@@ -389,8 +417,11 @@ def stored_count(page: Page, thread_test_id: str, text: str) -> int:
 
 def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people):
     server, agent, shopper, tag = (restart_people[k] for k in ("server", "agent", "shopper", "tag"))
-    while_down, question, reply = (f"Typed while you were away {tag}", f"Does it shrink? {tag}",
-                                   f"No, it is pre-washed. {tag}")
+    while_down, question, reply = (
+        f"Typed while you were away {tag}",
+        f"Does it shrink? {tag}",
+        f"No, it is pre-washed. {tag}",
+    )
 
     server.stop()
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible(timeout=15_000)
@@ -407,16 +438,22 @@ def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_hidden(timeout=30_000)
     # The send that waited in the browser is delivered once the socket is back.
     try:
-        expect(shopper.get_by_test_id("chat-message-list").locator('[data-testid="chat-message"][data-seq]')
-               .filter(has_text=while_down)).to_have_count(1, timeout=15_000)
+        expect(
+            shopper.get_by_test_id("chat-message-list")
+            .locator('[data-testid="chat-message"][data-seq]')
+            .filter(has_text=while_down)
+        ).to_have_count(1, timeout=15_000)
     except AssertionError as missing:
         bubbles = shopper.evaluate(
             "() => [...document.querySelectorAll('[data-testid=chat-message]')]"
-            ".map(n => [n.dataset.author, n.dataset.status, n.dataset.seq, n.textContent.slice(0, 60)])")
+            ".map(n => [n.dataset.author, n.dataset.status, n.dataset.seq, n.textContent.slice(0, 60)])"
+        )
         log = server.log().splitlines()
-        raise AssertionError(f"the send queued while down was not stored once; bubbles: {bubbles}; "
-                             f"chat-error: {shopper.get_by_test_id('chat-error').all_inner_texts()}; "
-                             "server log tail:\n" + "\n".join(log[-40:])) from missing
+        raise AssertionError(
+            f"the send queued while down was not stored once; bubbles: {bubbles}; "
+            f"chat-error: {shopper.get_by_test_id('chat-error').all_inner_texts()}; "
+            "server log tail:\n" + "\n".join(log[-40:])
+        ) from missing
     expect(shopper.get_by_test_id("chat-input")).to_have_value("")
     # The console reopened its conversation by itself and caught up with what the shopper sent meanwhile.
     expect(agent.get_by_test_id("agent-thread").get_by_text(while_down)).to_be_visible(timeout=15_000)

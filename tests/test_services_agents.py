@@ -111,3 +111,52 @@ async def test_inbox_lists_conversations_by_public_handle_with_unread_counts(db)
     await chat.post_message(db, chat=chat_session, author="shopper", body="back again")
     [row] = await console.list_conversations(db, status="open")
     assert row.unread == 1
+
+
+async def _signed_in_agent(db):
+    await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
+    return await agents.sign_in(db, email="ann@example.com", password=PASSWORD)
+
+
+async def test_a_console_reply_is_stored_signed_while_its_sign_in_holds(db):
+    agent, token = await _signed_in_agent(db)
+    chat_session = await make_session(db)
+
+    message = await console.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")
+
+    assert message.author == "agent" and message.agent_name == "Ann"
+    assert [m.body for m in (await chat.list_messages(db, chat=chat_session))[0]] == ["hi"]
+
+
+@pytest.mark.parametrize("ended_by", ["sign_out", "deactivate", "reset_password", "another_agent", "wrong_token"])
+async def test_a_console_reply_after_its_sign_in_ended_is_refused_and_stores_nothing(db, ended_by):
+    agent, token = await _signed_in_agent(db)
+    chat_session = await make_session(db)
+    conversation = chat_session.public_id
+    if ended_by == "sign_out":
+        await agents.sign_out(db, token=token)
+    elif ended_by == "deactivate":
+        await agents.deactivate_agent(db, email="ann@example.com")
+    elif ended_by == "reset_password":
+        await agents.reset_password(db, email="ann@example.com", password="a brand new password")
+    elif ended_by == "another_agent":  # someone else's valid sign-in does not sign this agent's reply
+        await agents.create_agent(db, email="bob@example.com", name="Bob", password=PASSWORD)
+        _bob, token = await agents.sign_in(db, email="bob@example.com", password=PASSWORD)
+    else:
+        token = "x" * 43
+
+    with pytest.raises(errors.NotSignedIn):
+        await console.reply(db, conversation=conversation, agent=agent, sign_in_token=token, body="hi")
+
+    await db.refresh(chat_session)  # the refusal's rollback expired it
+    assert chat_session.message_count == 0
+    assert (await chat.list_messages(db, chat=chat_session))[0] == []
+
+
+async def test_a_console_reply_to_an_erased_conversation_is_session_not_found(db):
+    agent, token = await _signed_in_agent(db)
+    chat_session = await make_session(db)
+    await chat.delete_session(db, chat=chat_session)
+
+    with pytest.raises(errors.SessionNotFound):
+        await console.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")

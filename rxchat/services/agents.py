@@ -164,20 +164,31 @@ async def create_api_token(db: AsyncSession, *, email: str) -> str:
 
 
 # Built once: every staff action checks its sign-in, and building the query costs more than running it.
+_CREDENTIALS, _AGENTS = AgentCredential.__table__, Agent.__table__
+# The one rule a sign-in token passes, in SQL, so a write can check it in its own statement: its
+# credential of that kind, neither revoked nor expired, for an active agent.
+_SIGNS_IN = sa.and_(
+    _CREDENTIALS.c.token_hash == sa.bindparam("token_hash"),
+    _CREDENTIALS.c.kind == sa.bindparam("kind"),
+    _CREDENTIALS.c.revoked_at.is_(None),
+    sa.or_(_CREDENTIALS.c.expires_at.is_(None), _CREDENTIALS.c.expires_at >= sa.bindparam("signed_in_at")),
+    _AGENTS.c.id == _CREDENTIALS.c.agent_id,
+    _AGENTS.c.is_active.is_(True),
+)
 # Core columns, not ORM rows: every staff action runs this check, and loading two entities cost
 # more than the query itself (bench/db_write.py).
-_CREDENTIAL_WITH_AGENT = (
-    sa.select(
-        AgentCredential.revoked_at,
-        AgentCredential.expires_at,
-        Agent.is_active,
-        Agent.id,
-        Agent.email,
-        Agent.display_name,
-    )
-    .join(Agent, Agent.id == AgentCredential.agent_id)
-    .where(AgentCredential.token_hash == sa.bindparam("token_hash"), AgentCredential.kind == sa.bindparam("kind"))
-)
+_AGENT_SIGNED_IN = sa.select(_AGENTS.c.id, _AGENTS.c.email, _AGENTS.c.display_name).where(_SIGNS_IN)
+# For a write's WHERE: that token still signs in that agent (`signed_in_params`).
+STILL_SIGNED_IN = sa.exists().where(_SIGNS_IN, _AGENTS.c.id == sa.bindparam("signed_in_agent"))
+
+
+def _sign_in_params(token: str, kind: str) -> dict:
+    return {"token_hash": hash_token(token), "kind": kind, "signed_in_at": utcnow()}
+
+
+def signed_in_params(token: str, *, agent_id: int, kind: str = "console") -> dict:
+    """The parameters of STILL_SIGNED_IN."""
+    return {**_sign_in_params(token, kind), "signed_in_agent": agent_id}
 
 
 async def agent_for_token(db: AsyncSession, *, token: str, kind: str = "console") -> AgentPublic | None:
@@ -185,14 +196,8 @@ async def agent_for_token(db: AsyncSession, *, token: str, kind: str = "console"
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     connection = await db.connection()
-    params = {"token_hash": hash_token(token), "kind": kind}
-    row = (await connection.execute(_CREDENTIAL_WITH_AGENT, params)).first()
-    if row is None:
-        return None
-    revoked_at, expires_at, is_active, agent_id, email, display_name = row
-    if revoked_at or (expires_at and expires_at < utcnow()) or not is_active:
-        return None
-    return AgentPublic(id=agent_id, email=email, display_name=display_name)
+    row = (await connection.execute(_AGENT_SIGNED_IN, _sign_in_params(token, kind))).first()
+    return AgentPublic(id=row.id, email=row.email, display_name=row.display_name) if row is not None else None
 
 
 async def sign_out(db: AsyncSession, *, token: str) -> None:

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rxchat import sqlite_driver
 from rxchat.clock import iso, utcnow
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
-from rxchat.services import errors, ids, limits
+from rxchat.services import agents, errors, ids, limits
 from rxchat.services.publish import publish
 from rxchat.settings import settings
 
@@ -219,6 +219,8 @@ _TARGETS = {
     ),
     "handle": sa.and_(_SESSIONS.c.public_id == sa.bindparam("conversation"), _LIVE),
 }
+# A console reply: the same statement checks the agent's sign-in too, so a reply costs no lookup first.
+_TARGETS["signed_handle"] = sa.and_(_TARGETS["handle"], agents.STILL_SIGNED_IN)
 _STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id).execution_options(**{sqlite_driver.COMMIT_IN_TRIP: True})
 
 
@@ -270,16 +272,36 @@ async def post_shopper_message(
 
 
 async def post_reply(
-    db: AsyncSession, *, conversation: str, agent_name: str, body: str, client_key: str | None = None
+    db: AsyncSession,
+    *,
+    conversation: str,
+    agent_name: str,
+    body: str,
+    client_key: str | None = None,
+    signed_in: tuple[str, int] | None = None,
 ) -> tuple[ChatSession, MessagePublic, bool]:
     """A staff reply to the conversation with this public handle, checked by the UPDATE that counts it
-    (as `console.get_conversation` checks it): SessionNotFound for an unknown, expired or erased one."""
+    (as `console.get_conversation` checks it): SessionNotFound for an unknown, expired or erased one.
+
+    With `signed_in` (a console sign-in token and the agent id it signed in), the same UPDATE checks
+    that the token still signs that agent in: NotSignedIn (nothing stored) once it no longer does."""
     if not ids.is_valid_public_id(conversation):
         raise errors.SessionNotFound()
-    return await _post(
-        db, chat=None, target="handle", find={"conversation": conversation}, author="agent", body=body,
-        client_key=client_key, agent_name=agent_name,
-    )  # fmt: skip
+    target, find = "handle", {"conversation": conversation}
+    if signed_in is not None:
+        token, agent_id = signed_in
+        target, find = "signed_handle", {**find, **agents.signed_in_params(token, agent_id=agent_id)}
+    try:
+        return await _post(
+            db, chat=None, target=target, find=find, author="agent", body=body, client_key=client_key,
+            agent_name=agent_name,
+        )  # fmt: skip
+    except errors.SessionNotFound:
+        if signed_in is not None:
+            agent = await agents.agent_for_token(db, token=signed_in[0])
+            if agent is None or agent.id != signed_in[1]:
+                raise errors.NotSignedIn() from None  # why nothing was stored: the sign-in, not the conversation
+        raise
 
 
 async def _post(

@@ -118,11 +118,24 @@ async def unread_replies(db: AsyncSession, *, chat_session: ChatSession) -> int:
 
 
 async def reply(
-    db: AsyncSession, *, conversation: str, agent: AgentPublic, body: str, client_key: str | None = None
+    db: AsyncSession,
+    *,
+    conversation: str,
+    agent: AgentPublic,
+    sign_in_token: str,
+    body: str,
+    client_key: str | None = None,
 ) -> MessagePublic:
-    """The agent's reply to a live conversation (SessionNotFound when it is gone), signed with their name."""
+    """The agent's reply to a live conversation, signed with their name. The statement that stores it
+    also checks that `sign_in_token` still signs `agent` in: NotSignedIn when it does not (signed out,
+    deactivated, expired), SessionNotFound when the conversation is gone; nothing is stored either way."""
     _chat, message, _new = await chat.post_reply(
-        db, conversation=conversation, agent_name=agent.display_name, body=body, client_key=client_key
+        db,
+        conversation=conversation,
+        agent_name=agent.display_name,
+        body=body,
+        client_key=client_key,
+        signed_in=(sign_in_token, agent.id),
     )
     return message
 

@@ -41,6 +41,12 @@ class SessionNotFound(ChatError):
     message = "This conversation does not exist or has expired."
 
 
+class NotSignedIn(ChatError):
+    code = "not_signed_in"
+    status = 401
+    message = "Please sign in again."
+
+
 class RateLimited(ChatError):
     code = "rate_limited"
     status = 429

@@ -25,6 +25,7 @@ class AgentAuthState(rx.State):
 
     _agent_id: int = 0
     _agent_email: str = ""
+    _agent_name: str = ""
 
     async def _require_agent(self) -> AgentPublic | None:
         """The signed-in agent, checked against the database, or None."""
@@ -36,13 +37,19 @@ class AgentAuthState(rx.State):
         if agent is None:
             self._forget()
             return None
-        self._agent_id, self._agent_email = agent.id, agent.email
+        self._agent_id, self._agent_email, self._agent_name = agent.id, agent.email, agent.display_name
         if self.agent_name != agent.display_name:  # every staff action checks: resend the name only on a change
             self.agent_name = agent.display_name
         return agent
 
+    def _last_checked_agent(self) -> AgentPublic | None:
+        """The agent this tab's last check found, for a write that checks the sign-in itself."""
+        if not self._agent_id:
+            return None
+        return AgentPublic(id=self._agent_id, email=self._agent_email, display_name=self._agent_name)
+
     def _forget(self) -> None:
-        self._agent_id, self._agent_email, self.agent_name = 0, "", ""
+        self._agent_id, self._agent_email, self._agent_name, self.agent_name = 0, "", "", ""
 
     @rx.event
     async def login(self, form_data: dict):
@@ -57,7 +64,8 @@ class AgentAuthState(rx.State):
             return
         self.login_error = ""
         self.auth_token = token
-        self._agent_id, self._agent_email, self.agent_name = agent.id, agent.email, agent.display_name
+        self._agent_id, self._agent_email, self._agent_name = agent.id, agent.email, agent.display_name
+        self.agent_name = agent.display_name
         return rx.redirect(CONSOLE_ROUTE)
 
     @rx.event

@@ -10,7 +10,7 @@ import reflex as rx
 
 from rxchat import db, realtime
 from rxchat.services import chat, console
-from rxchat.services.errors import ChatError, SessionNotFound
+from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import INBOX_KEY, InboxState
 from rxchat.states.inputs import clear_if_unchanged
@@ -98,7 +98,9 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
 
     @rx.event
     async def send_reply(self, form_data: dict):
-        agent = await self._require_agent()
+        # The statement that stores the reply checks the sign-in itself (console.reply), so a tab
+        # that has checked it before goes straight to the write.
+        agent = self._last_checked_agent() or await self._require_agent()
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
         if not self.selected:
@@ -113,9 +115,13 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                         s,
                         conversation=conversation,
                         agent=agent,
+                        sign_in_token=self.auth_token,
                         body=text,
                         client_key=uuid.uuid4().hex,
                     )
+        except NotSignedIn:
+            self._forget()
+            return rx.redirect(LOGIN_ROUTE)
         except SessionNotFound:
             self.erased = True
             return
