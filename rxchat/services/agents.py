@@ -163,7 +163,6 @@ async def create_api_token(db: AsyncSession, *, email: str) -> str:
     return await _issue(db, agent, kind="api", ttl=None)
 
 
-# Built once: every staff action checks its sign-in, and building the query costs more than running it.
 _CREDENTIALS, _AGENTS = AgentCredential.__table__, Agent.__table__
 # The one rule a sign-in token passes, in SQL, so a write can check it in its own statement: its
 # credential of that kind, neither revoked nor expired, for an active agent.
@@ -175,8 +174,8 @@ _SIGNS_IN = sa.and_(
     _AGENTS.c.id == _CREDENTIALS.c.agent_id,
     _AGENTS.c.is_active.is_(True),
 )
-# Core columns, not ORM rows: every staff action runs this check, and loading two entities cost
-# more than the query itself (bench/db_write.py).
+# Built once, and Core columns rather than ORM rows: every staff action runs this check, and building the
+# query or loading two entities cost more than running it.
 _AGENT_SIGNED_IN = sa.select(_AGENTS.c.id, _AGENTS.c.email, _AGENTS.c.display_name).where(_SIGNS_IN)
 # For a write's WHERE: that token still signs in that agent (`signed_in_params`).
 STILL_SIGNED_IN = sa.exists().where(_SIGNS_IN, _AGENTS.c.id == sa.bindparam("signed_in_agent"))

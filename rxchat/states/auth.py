@@ -1,8 +1,9 @@
 """Staff sign-in: one base state every staff page and handler builds on.
 
 The browser keeps only a random sign-in token; the server maps it to an agent
-on every staff action (`_require_agent`), reading the database, so signing out
-or deactivating an agent takes effect at once. Any client can call any handler
+on every staff action, reading the database (`_require_agent`; a reply checks
+it in the very statement that stores it), so signing out or deactivating an
+agent takes effect at once. Any client can call any handler
 and overwrite its own storage vars, so identity is never taken from a
 frontend var: it lives in backend-only `_` fields set here.
 """

@@ -1,7 +1,8 @@
 """The staff console: one agent tab's view of the inbox and the open conversation.
 
-Every handler starts with `_require_agent()`; a signed-out caller is sent to
-the sign-in page and nothing is read or changed.
+Every handler starts with `_require_agent()` (a reply: the sign-in check in
+the statement that stores it); a signed-out caller is sent to the sign-in page
+and nothing is read or changed.
 """
 
 import uuid
