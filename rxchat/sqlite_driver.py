@@ -8,11 +8,8 @@ Here a statement opens, executes, fetches and closes its cursor in a single
 trip; SQLAlchemy then reads a snapshot of what it needs from the cursor.
 The statement's trip also reports whether it left a transaction open, so a
 commit or rollback with nothing to end (the pool's reset after every session,
-or a session that only read) costs no trip at all. A statement run with the
-execution option `COMMIT_IN_TRIP` commits in its own trip when it succeeds
-(the last statement of a write; the session's commit then has nothing to end).
-Pass `module=OneTripDBAPI()` to `create_async_engine` for a `sqlite+aiosqlite` URL,
-and `install(engine)` for that option.
+or a session that only read) costs no trip at all.
+Pass `module=OneTripDBAPI()` to `create_async_engine` for a `sqlite+aiosqlite` URL.
 
 It builds on aiosqlite's `_execute`/`_conn` and SQLAlchemy's aiosqlite adapter
 classes, at the versions pinned in requirements.txt; tests/test_sqlite_driver.py
@@ -24,7 +21,6 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
-import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -47,11 +43,8 @@ class _Ran:
         """The sqlite3 cursor was closed on the worker thread already."""
 
 
-COMMIT_IN_TRIP = "rxchat_commit_in_trip"  # execution option: commit in the statement's own trip
-
-
 def _run(
-    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool, commit: bool = False
+    connection: aiosqlite.Connection, operation: str, parameters: Any, many: bool
 ) -> tuple[_Ran, list | None, bool]:
     """On aiosqlite's thread: the whole life of one cursor, and whether a transaction is open after it."""
     cursor = connection._conn.cursor()
@@ -63,21 +56,14 @@ def _run(
         else:
             cursor.execute(operation, parameters)
         rows = cursor.fetchall() if cursor.description else None
-        ran = _Ran(cursor)
+        return _Ran(cursor), rows, connection._conn.in_transaction
     finally:
         cursor.close()
-    if commit:
-        connection._conn.commit()
-    return ran, rows, connection._conn.in_transaction
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("commit_in_trip",)
+    __slots__ = ()
     _awaitable_cursor_close = False  # nothing is left open to close
-
-    def __init__(self, adapt_connection: Any) -> None:
-        super().__init__(adapt_connection)
-        self.commit_in_trip = False
 
     def _make_new_cursor(self, connection: Any) -> None:
         return None  # made on the worker thread, per statement
@@ -96,7 +82,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         async with adapted._execute_mutex:
             adapted._maybe_in_transaction = True  # until the statement says otherwise (it may fail)
             ran, rows, in_transaction = await self._connection._execute(
-                _run, self._connection, operation, parameters, many, self.commit_in_trip
+                _run, self._connection, operation, parameters, many
             )
             adapted._maybe_in_transaction = in_transaction
         self._cursor = ran
@@ -129,15 +115,3 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *args: Any, **kwargs: Any) -> _OneTripConnection:
         adapted = super().connect(*args, **kwargs)
         return _OneTripConnection(self, adapted._connection)
-
-
-def _mark_commit_in_trip(conn, cursor, statement, parameters, context, executemany) -> None:
-    if context is not None and context.execution_options.get(COMMIT_IN_TRIP) and isinstance(cursor, OneTripCursor):
-        cursor.commit_in_trip = True
-
-
-def install(engine: Any) -> None:
-    """Let statements on this engine (sync or async) ask to commit in their own trip (`COMMIT_IN_TRIP`)."""
-    sync_engine = getattr(engine, "sync_engine", engine)
-    if not sa.event.contains(sync_engine, "before_cursor_execute", _mark_commit_in_trip):
-        sa.event.listen(sync_engine, "before_cursor_execute", _mark_commit_in_trip)

@@ -1,6 +1,8 @@
 """The embedded database's driver (rxchat/sqlite_driver.py): one trip to aiosqlite's thread per
 statement, and to SQLAlchemy an ordinary DBAPI (rows, row counts, errors, many rows at once)."""
 
+import threading
+
 import aiosqlite
 import pytest
 import sqlalchemy as sa
@@ -8,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from factories import make_session, migrated_database
+from rxchat import db as rxchat_db
 from rxchat.models import Product
 from rxchat.services import chat
 
@@ -32,19 +35,28 @@ def thread_trips(monkeypatch) -> list[str]:
     return trips
 
 
-async def test_a_message_is_one_trip_per_statement(db, thread_trips):
+async def test_a_message_is_one_trip_to_the_writer_thread(db, thread_trips, monkeypatch):
     chat_session = await make_session(db)
     thread_trips.clear()
+    writes = []
+    in_transaction = rxchat_db._in_transaction
+
+    def counted(engine, write):
+        writes.append(threading.current_thread().name)
+        return in_transaction(engine, write)
+
+    monkeypatch.setattr(rxchat_db, "_in_transaction", counted)
 
     message, created = await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k1")
 
-    assert created and message.seq == 1
-    # UPDATE ... RETURNING, then INSERT ... RETURNING with the COMMIT in the same trip (each opens, runs,
-    # fetches and closes its cursor in one trip). The session's commit and the pool's reset have nothing to end.
-    assert thread_trips == ["_run", "_run"]
+    assert created and message.seq == 1 and chat_session.last_seq == 1
+    # UPDATE ... RETURNING, INSERT ... RETURNING and the COMMIT, with SQLAlchemy's work for them, in one
+    # hand-off to the writer thread; nothing goes through aiosqlite's thread or runs on the event loop.
+    assert len(writes) == 1 and writes[0].startswith("rxchat-sqlite-writer")
+    assert thread_trips == []
 
 
-async def test_a_message_committed_in_its_trip_is_stored_for_every_connection(tmp_path):
+async def test_a_message_from_the_writer_connection_is_stored_for_every_connection(tmp_path):
     async with migrated_database(tmp_path / "chat.db") as db:
         chat_session = await make_session(db)
         await chat.post_message(db, chat=chat_session, author="shopper", body="kept", client_key="k1")
@@ -61,7 +73,7 @@ async def test_a_failed_statement_commits_nothing_of_its_transaction(db):
 
     again, created = await chat.post_message(db, chat=chat_session, author="shopper", body="first", client_key="same")
 
-    # The retried key failed in the INSERT's trip, before its commit: the counting UPDATE was rolled back.
+    # The retried key failed the INSERT, before the commit: the counting UPDATE was rolled back with it.
     assert not created and again.seq == 1
     await db.refresh(chat_session)
     assert chat_session.last_seq == 1 and chat_session.message_count == 1

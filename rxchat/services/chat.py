@@ -14,8 +14,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rxchat import sqlite_driver
 from rxchat.clock import iso, utcnow
+from rxchat.db import run_write
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
 from rxchat.services import agents, errors, ids, limits
 from rxchat.services.publish import publish
@@ -221,7 +221,7 @@ _TARGETS = {
 }
 # A console reply: the same statement checks the agent's sign-in too, so a reply costs no lookup first.
 _TARGETS["signed_handle"] = sa.and_(_TARGETS["handle"], agents.STILL_SIGNED_IN)
-_STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id).execution_options(**{sqlite_driver.COMMIT_IN_TRIP: True})
+_STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id)
 
 
 @functools.cache
@@ -319,54 +319,35 @@ async def _post(
     text = clean_body(body)
     key = clean_client_key(client_key)
     now = utcnow()
-    chat_id = chat.id if chat is not None else None
+    if author == "shopper":
+        try:
+            await limits.check_message(session_id=chat.session_id if chat is not None else find["secret"])
+        except errors.RateLimited:
+            # A retry of a message stored before the limit was reached is answered, not refused.
+            if (stored := await _stored_retry(db, chat, target, find, key)) is None:
+                raise
+            return stored
     params = {**find, "now": now, **(_cutoffs(now) if target != "row" else {})}
-    # Core statements on the session's connection: no ORM unit of work or model validation on the way,
-    # which cost more than the statements themselves (bench/db_write.py).
-    connection = await db.connection()
+    row = {"author": author, "agent_name": agent_name if author == "agent" else None, "body": text,
+           "client_key": key, "created_at": now}  # fmt: skip
     try:
-        counted = (await connection.execute(_count_statement(target, author), params)).one_or_none()
-        if counted is None:  # unknown, expired, or swept or erased since it was looked up
-            await db.rollback()
-            raise errors.SessionNotFound()
-        chat_id = counted.id
-        if author == "shopper":
-            await limits.check_message(chat_id=chat_id)
-        row = {
-            "session_id": chat_id,
-            "seq": counted.last_seq,
-            "author": author,
-            "agent_name": agent_name if author == "agent" else None,
-            "body": text,
-            "client_key": key,
-            "created_at": now,
-        }
-        # A retried idempotency key clashes here on its unique index (no SELECT first). The embedded
-        # database commits in the INSERT's own trip; the session's commit then has nothing left to end.
-        message_id = (await connection.execute(_STORE, row)).scalar_one()
-        await db.commit()
-    except errors.RateLimited:
-        await db.rollback()
-        chat = await _reload(db, chat, chat_id)  # the rollback expired the caller's copy
-        stored = await _message_by_key(db, chat_id=chat_id, client_key=key) if key is not None else None
-        if stored is None or chat is None:
-            raise
-        return chat, to_message_public(stored), False  # a retry of a message stored before the limit
+        counted, message_id = await run_write(
+            db, functools.partial(_store, _count_statement(target, author), params, row)
+        )
     except IntegrityError:
         # Only the idempotency key can clash: the same send was stored meanwhile.
-        await db.rollback()
-        chat = await _reload(db, chat, chat_id)
-        existing = await _message_by_key(db, chat_id=chat_id, client_key=key) if key is not None else None
-        if existing is None or chat is None:
+        if (stored := await _stored_retry(db, chat, target, find, key)) is None:
             raise
-        return chat, to_message_public(existing), False
+        return stored
+    if counted is None:  # unknown, expired, or swept or erased since it was looked up
+        raise errors.SessionNotFound()
     if chat is None:
         chat = ChatSession(**counted._mapping)
     else:  # bring the caller's copy up to date without another round trip (and without marking it dirty)
         for name in COUNTER_FIELDS:
             set_committed_value(chat, name, getattr(counted, name))
     public = MessagePublic(
-        id=message_id, seq=row["seq"], author=author, agent_name=row["agent_name"], body=text, client_key=key,
+        id=message_id, seq=counted.last_seq, author=author, agent_name=row["agent_name"], body=text, client_key=key,
         created_at=iso(now),
     )  # fmt: skip
     await publish(
@@ -380,12 +361,33 @@ async def _post(
     return chat, public, True
 
 
-async def _reload(db: AsyncSession, chat: ChatSession | None, chat_id: int | None) -> ChatSession | None:
-    """The session as stored, after a rollback: the caller's copy refreshed, or read afresh."""
+def _store(count: sa.Update, params: dict, row: dict, connection: sa.Connection) -> tuple[sa.Row | None, int | None]:
+    """The write itself, in one transaction (db.run_write): the UPDATE counts the message and checks its
+    session; the INSERT stores it under the seq that UPDATE handed out. Nothing is written when the UPDATE
+    finds no session; a retried idempotency key fails the INSERT on its unique index (no SELECT first)."""
+    counted = connection.execute(count, params).one_or_none()
+    if counted is None:
+        return None, None
+    message_id = connection.execute(_STORE, {**row, "session_id": counted.id, "seq": counted.last_seq}).scalar_one()
+    return counted, message_id
+
+
+async def _stored_retry(
+    db: AsyncSession, chat: ChatSession | None, target: str, find: dict, key: str | None
+) -> tuple[ChatSession, MessagePublic, bool] | None:
+    """The session and the message stored before under idempotency key `key`, or None."""
+    if key is None:
+        return None
     if chat is not None:
-        await db.refresh(chat)
-        return chat
-    return await db.get(ChatSession, chat_id) if chat_id is not None else None
+        await db.refresh(chat)  # its counters as stored now
+    else:
+        column, name = {"secret": ("session_id", "secret"), "row": ("id", "chat_id")}.get(
+            target, ("public_id", "conversation")
+        )
+        query = select(ChatSession).where(getattr(ChatSession, column) == find[name])
+        chat = (await db.exec(query.execution_options(populate_existing=True))).first()  # as stored now
+    existing = await _message_by_key(db, chat_id=chat.id, client_key=key) if chat is not None else None
+    return (chat, to_message_public(existing), False) if existing is not None else None
 
 
 async def _message_by_key(db: AsyncSession, *, chat_id: int | None, client_key: str) -> ChatMessage | None:

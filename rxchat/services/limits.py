@@ -2,26 +2,29 @@
 
 Two limits, both moving windows of the `limits` library:
 - messages per conversation per minute (settings.messages_per_minute), keyed by
-  the session's row id, never by its secret id;
+  a digest of the session's secret id, never by the id itself;
 - new sessions per client address per hour (settings.sessions_per_hour).
 A limit of 0 or less switches that limit off (benchmarks).
 
 Storage follows the deployment: in memory when REFLEX_REDIS_URL is unset (one
-process), in Redis when it is set, so every worker and instance counts against
-the same windows. Async storages bind to the event loop that first uses them,
+process; `LocalMovingWindows`, below), in Redis when it is set, so every worker
+and instance counts against the same windows. Async storages bind to the event loop that first uses them,
 so each loop gets its own limiter (a server worker has one loop; tests have
 many). If the storage fails (Redis down), the limit is skipped and a warning
 logged: chat stays up rather than refusing everyone.
 """
 
 import asyncio
+import collections
+import hashlib
 import logging
 import math
 import time
 import weakref
+from types import SimpleNamespace
 
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from rxchat.services import errors
@@ -31,22 +34,79 @@ logger = logging.getLogger(__name__)
 
 REDIS_KEY_PREFIX = "rxchat-limits"  # keeps our windows apart from Reflex's own keys
 
-_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter]" = weakref.WeakKeyDictionary()
+
+class LocalMovingWindows:
+    """Moving windows in this process, with the calls of `MovingWindowRateLimiter` the limits here use.
+
+    The `limits` library's memory storage starts a background pass over every key after each hit,
+    each key a trip to a worker thread: work that competed with the very message being counted
+    (bench/README.md), and that could fail on a key removed meanwhile. Here a key is a deque of its
+    hits' times, pruned as it is read; keys nobody hit for a whole window are dropped once a window.
+    """
+
+    def __init__(self) -> None:
+        self._hits: dict[str, collections.deque[float]] = {}
+        self._swept_at = time.monotonic()
+        self.storage = SimpleNamespace(reset=self._reset)
+
+    @staticmethod
+    def _key(item: RateLimitItem, identifiers: tuple[str, ...]) -> str:
+        return item.key_for(*identifiers)
+
+    def _recent(self, item: RateLimitItem, identifiers: tuple[str, ...], now: float) -> collections.deque[float]:
+        self._sweep(now, item.get_expiry())
+        hits = self._hits.setdefault(self._key(item, identifiers), collections.deque())
+        while hits and hits[0] <= now - item.get_expiry():
+            hits.popleft()
+        return hits
+
+    def _sweep(self, now: float, window: float) -> None:
+        if now - self._swept_at < window:
+            return
+        self._swept_at = now
+        self._hits = {key: hits for key, hits in self._hits.items() if hits and hits[-1] > now - window}
+
+    async def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
+        now = time.monotonic()
+        hits = self._recent(item, identifiers, now)
+        if len(hits) >= item.amount:
+            return False
+        hits.append(now)
+        return True
+
+    async def test(self, item: RateLimitItem, *identifiers: str) -> bool:
+        return len(self._recent(item, identifiers, time.monotonic())) < item.amount
+
+    async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> SimpleNamespace:
+        now = time.monotonic()
+        hits = self._recent(item, identifiers, now)
+        frees_in = hits[0] + item.get_expiry() - now if hits else 0.0
+        return SimpleNamespace(reset_time=time.time() + frees_in, remaining=max(0, item.amount - len(hits)))
+
+    async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
+        self._hits.pop(self._key(item, identifiers), None)
+
+    async def _reset(self) -> None:
+        self._hits.clear()
 
 
-def storage_for(redis_url: str | None) -> Storage:
-    """The window storage for this deployment: memory, or Redis at REFLEX_REDIS_URL."""
-    if not redis_url:
-        return MemoryStorage()
+_limiters: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MovingWindowRateLimiter | LocalMovingWindows]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def storage_for(redis_url: str) -> Storage:
+    """The window storage shared by workers: Redis at REFLEX_REDIS_URL."""
     uri = redis_url if "://" in redis_url else f"redis://{redis_url}"
     return RedisStorage(f"async+{uri}", implementation="redispy", key_prefix=REDIS_KEY_PREFIX)
 
 
-def _limiter() -> MovingWindowRateLimiter:
+def _limiter() -> MovingWindowRateLimiter | LocalMovingWindows:
     loop = asyncio.get_running_loop()
     limiter = _limiters.get(loop)
     if limiter is None:
-        limiter = _limiters[loop] = MovingWindowRateLimiter(storage_for(settings.redis_url))
+        shared = settings.redis_url
+        limiter = _limiters[loop] = MovingWindowRateLimiter(storage_for(shared)) if shared else LocalMovingWindows()
     return limiter
 
 
@@ -64,10 +124,14 @@ async def _hit(item: RateLimitItem, *identifiers: str, refusal: str | None = Non
     raise errors.RateLimited(retry_after, refusal.format(minutes=math.ceil(retry_after / 60)) if refusal else None)
 
 
-async def check_message(*, chat_id: int | None) -> None:
-    """One shopper message in conversation `chat_id`; RateLimited past messages_per_minute."""
+async def check_message(*, session_id: str) -> None:
+    """One shopper message in the session with this secret id; RateLimited past messages_per_minute.
+
+    Counted by a digest of the id, never the id itself, so the limit can be checked before the
+    write that finds the session (the widget and the API count in the same window)."""
     if settings.messages_per_minute > 0:
-        await _hit(RateLimitItemPerMinute(settings.messages_per_minute), "message", str(chat_id))
+        digest = hashlib.sha256(session_id.encode()).hexdigest()[:32]
+        await _hit(RateLimitItemPerMinute(settings.messages_per_minute), "message", digest)
 
 
 async def check_new_session(*, client_address: str) -> None:
