@@ -13,6 +13,10 @@
   below puts the router vars back as they were; Reflex still refreshes the
   computed vars it patched them in for. Remove it once the pinned Reflex has
   the fix (reflex-dev/reflex#6841).
+- Reflex fans a shared state out after every event of any member, changed or
+  not: each typing signal, read mark or seen mark cost every other member a
+  state lock, a patch and an empty delta, right while a message was being
+  rendered. An event that changed no shared var now fans nothing out.
 """
 
 import contextlib
@@ -102,3 +106,17 @@ def _router_untouched_by_links(patch_state):
 
 if not getattr(reflex_shared._patch_state, "rxchat_router_fix", False):
     reflex_shared._patch_state = _router_untouched_by_links(reflex_shared._patch_state)
+
+
+def _only_with_changes(update_other_tokens):
+    def update(affected_tokens, previous_dirty_vars, state_type):
+        if not any(previous_dirty_vars.values()):
+            return []  # nothing changed that another member could receive
+        return update_other_tokens(affected_tokens, previous_dirty_vars, state_type)
+
+    update.rxchat_only_with_changes = True
+    return update
+
+
+if not getattr(reflex_shared._do_update_other_tokens, "rxchat_only_with_changes", False):
+    reflex_shared._do_update_other_tokens = _only_with_changes(reflex_shared._do_update_other_tokens)
