@@ -1,6 +1,7 @@
 """Staff accounts: creation rules, sign-in, throttling, sign-out, deactivation, API tokens."""
 
 import pytest
+from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
 from factories import DEMO_PRODUCT, make_session, migrated_database, recorded_events
 from rxchat.services import agents, chat, console, errors, limits
@@ -160,3 +161,23 @@ async def test_a_console_reply_to_an_erased_conversation_is_session_not_found(db
 
     with pytest.raises(errors.SessionNotFound):
         await console.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")
+
+
+async def test_in_process_windows_keep_each_limit_for_its_own_window(monkeypatch):
+    """A sweep for the minute-long message windows keeps an hour-long window's hits."""
+    windows = limits.LocalMovingWindows()
+    now = [1000.0]
+    monkeypatch.setattr(limits.time, "monotonic", lambda: now[0])
+    hourly, per_minute = RateLimitItemPerHour(2), RateLimitItemPerMinute(1)
+
+    assert await windows.hit(hourly, "session", "10.0.0.1")
+    assert await windows.hit(hourly, "session", "10.0.0.1")
+    now[0] += 120  # past the minute window and past a sweep
+    assert await windows.hit(per_minute, "message", "a")
+
+    assert not await windows.hit(hourly, "session", "10.0.0.1")  # still two in the last hour
+    assert not await windows.hit(per_minute, "message", "a")
+    now[0] += 61
+    assert await windows.hit(per_minute, "message", "a")  # the minute window moved on
+    now[0] += 3600
+    assert await windows.hit(hourly, "session", "10.0.0.1")

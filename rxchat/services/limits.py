@@ -41,30 +41,30 @@ class LocalMovingWindows:
     The `limits` library's memory storage starts a background pass over every key after each hit,
     each key a trip to a worker thread: work that competed with the very message being counted
     (bench/README.md), and that could fail on a key removed meanwhile. Here a key is a deque of its
-    hits' times, pruned as it is read; keys nobody hit for a whole window are dropped once a window.
+    hits' times, pruned as it is read; a sweep now and then drops the keys whose newest hit is older
+    than their own window.
     """
 
+    SWEEP_EVERY_SECS = 60.0
+
     def __init__(self) -> None:
-        self._hits: dict[str, collections.deque[float]] = {}
+        self._hits: dict[str, tuple[float, collections.deque[float]]] = {}  # key -> (window secs, hit times)
         self._swept_at = time.monotonic()
         self.storage = SimpleNamespace(reset=self._reset)
 
-    @staticmethod
-    def _key(item: RateLimitItem, identifiers: tuple[str, ...]) -> str:
-        return item.key_for(*identifiers)
-
     def _recent(self, item: RateLimitItem, identifiers: tuple[str, ...], now: float) -> collections.deque[float]:
-        self._sweep(now, item.get_expiry())
-        hits = self._hits.setdefault(self._key(item, identifiers), collections.deque())
-        while hits and hits[0] <= now - item.get_expiry():
+        self._sweep(now)
+        window = float(item.get_expiry())
+        _window, hits = self._hits.setdefault(item.key_for(*identifiers), (window, collections.deque()))
+        while hits and hits[0] <= now - window:
             hits.popleft()
         return hits
 
-    def _sweep(self, now: float, window: float) -> None:
-        if now - self._swept_at < window:
+    def _sweep(self, now: float) -> None:
+        if now - self._swept_at < self.SWEEP_EVERY_SECS:
             return
         self._swept_at = now
-        self._hits = {key: hits for key, hits in self._hits.items() if hits and hits[-1] > now - window}
+        self._hits = {key: entry for key, entry in self._hits.items() if entry[1] and entry[1][-1] > now - entry[0]}
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
         now = time.monotonic()
@@ -84,7 +84,7 @@ class LocalMovingWindows:
         return SimpleNamespace(reset_time=time.time() + frees_in, remaining=max(0, item.amount - len(hits)))
 
     async def clear(self, item: RateLimitItem, *identifiers: str) -> None:
-        self._hits.pop(self._key(item, identifiers), None)
+        self._hits.pop(item.key_for(*identifiers), None)
 
     async def _reset(self) -> None:
         self._hits.clear()
