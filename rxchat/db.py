@@ -70,7 +70,7 @@ async def session() -> AsyncIterator[AsyncSession]:
 
 WRITER_ENGINES_KEPT = 4  # SQLite files with a writer connection kept open (one in production; tests make many)
 _writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rxchat-sqlite-writer")
-_writers: "collections.OrderedDict[str, sa.Engine]" = collections.OrderedDict()
+_writers: "collections.OrderedDict[sa.URL, sa.Engine]" = collections.OrderedDict()  # by the async URL
 _writers_lock = threading.Lock()
 
 
@@ -86,7 +86,7 @@ async def run_write(db: AsyncSession, write: Callable[[sa.Connection], T]) -> T:
     """
     url = db.bind.url if db.bind is not None else None
     if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        engine = _writer_engine(url.set(drivername="sqlite").render_as_string(hide_password=False))
+        engine = _writer_engine(url)
         return await asyncio.get_running_loop().run_in_executor(_writer_thread, _in_transaction, engine, write)
     connection = await db.connection()
     try:
@@ -103,12 +103,13 @@ def _in_transaction(engine: sa.Engine, write: Callable[[sa.Connection], T]) -> T
         return write(connection)
 
 
-def _writer_engine(url: str) -> sa.Engine:
+def _writer_engine(url: sa.URL) -> sa.Engine:
+    """The sync engine writing to the SQLite file of this (aiosqlite) URL; made once per file."""
     with _writers_lock:
         engine = _writers.get(url)
         if engine is None:
             timeout = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
-            engine = _writers[url] = sa.create_engine(url, connect_args=timeout)
+            engine = _writers[url] = sa.create_engine(url.set(drivername="sqlite"), connect_args=timeout)
             sa.event.listen(engine, "connect", _on_sqlite_connect)
             while len(_writers) > WRITER_ENGINES_KEPT:
                 _writers.popitem(last=False)[1].dispose()

@@ -23,6 +23,7 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex.state import StateUpdate
 
 from rxchat import db
+from rxchat.models import MessagePublic
 from rxchat.services import console, publish
 from rxchat.settings import settings
 from rxchat.states.inbox import INBOX_KEY, InboxState
@@ -132,6 +133,16 @@ def own_room_update(room: ConversationRoomState, conversation: str):
         yield
     finally:
         _own_room.reset(reset)
+
+
+async def add_own_message(
+    room: ConversationRoomState, conversation: str, message: MessagePublic, own_token: str
+) -> None:
+    """The calling tab stored `message` inside `own_room_update`: put it into the tab's room, if that is
+    the conversation's, and send it to the room's other tabs at once."""
+    if room._is_room_of(conversation):
+        room._add_message(message)
+        await send_to_other_members(room, own_token)
 
 
 async def send_to_other_members(room: ConversationRoomState, own_token: str) -> None:

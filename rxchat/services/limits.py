@@ -1,17 +1,18 @@
 """Rate limits the services enforce, so the widget and the HTTP API share them.
 
-Two limits, both moving windows of the `limits` library:
+Two limits, both moving windows:
 - messages per conversation per minute (settings.messages_per_minute), keyed by
   a digest of the session's secret id, never by the id itself;
 - new sessions per client address per hour (settings.sessions_per_hour).
 A limit of 0 or less switches that limit off (benchmarks).
 
 Storage follows the deployment: in memory when REFLEX_REDIS_URL is unset (one
-process; `LocalMovingWindows`, below), in Redis when it is set, so every worker
-and instance counts against the same windows. Async storages bind to the event loop that first uses them,
-so each loop gets its own limiter (a server worker has one loop; tests have
-many). If the storage fails (Redis down), the limit is skipped and a warning
-logged: chat stays up rather than refusing everyone.
+process; `LocalMovingWindows`, below), in Redis through the `limits` library
+when it is set, so every worker and instance counts against the same windows.
+Async storages bind to the event loop that first uses them, so each loop gets
+its own limiter (a server worker has one loop; tests have many). If the storage
+fails (Redis down), the limit is skipped and a warning logged: chat stays up
+rather than refusing everyone.
 """
 
 import asyncio

@@ -129,9 +129,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         except ChatError as refused:
             self.reply_error = refused.message  # the typed reply stays in the input
             return
-        if room._is_room_of(conversation):
-            room._add_message(message)
-            await realtime.send_to_other_members(room, self.router.session.client_token)
+        await realtime.add_own_message(room, conversation, message, self.router.session.client_token)
         if self.reply_error:
             self.reply_error = ""
         return clear_if_unchanged(REPLY_INPUT_ID, text)

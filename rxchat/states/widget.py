@@ -260,9 +260,7 @@ class ChatWidgetState(EarlierPages, rx.State):
                         s, room, product_id, chat_session.session_id, chat_session.public_id, pending
                     )
                 chat_session, message = posted
-                if room._is_room_of(chat_session.public_id):
-                    room._add_message(message)
-                    await realtime.send_to_other_members(room, self.router.session.client_token)
+                await realtime.add_own_message(room, chat_session.public_id, message, self.router.session.client_token)
                 self._remember_activity(chat_session)
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
