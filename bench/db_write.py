@@ -39,20 +39,20 @@ async def measure(messages: int) -> None:
     from rxchat.services import chat
 
     trips = 0
-    hand_over, write_over = aiosqlite.Connection._execute, rxchat_db._in_transaction
+    hand_over, write_over = aiosqlite.Connection._execute, rxchat_db._write_to_sqlite
 
     async def counted(self, fn, *args, **kwargs):
         nonlocal trips
         trips += 1
         return await hand_over(self, fn, *args, **kwargs)
 
-    def counted_write(engine, write):
+    def counted_write(url, write):
         nonlocal trips
         trips += 1
-        return write_over(engine, write)
+        return write_over(url, write)
 
     aiosqlite.Connection._execute = counted
-    rxchat_db._in_transaction = counted_write
+    rxchat_db._write_to_sqlite = counted_write
     with tempfile.TemporaryDirectory() as workdir:
         async with migrated_database(Path(workdir) / "bench.db") as db:
             conversation = await make_session(db)
@@ -83,7 +83,7 @@ async def measure(messages: int) -> None:
                     )
                     await chat.post_message(s, chat=found, author="shopper", body=f"bench {n}", client_key=f"a{n}")
                 timed("get_session + post_message", started, trips_before)
-    aiosqlite.Connection._execute, rxchat_db._in_transaction = hand_over, write_over
+    aiosqlite.Connection._execute, rxchat_db._write_to_sqlite = hand_over, write_over
     print(f"the database part of one shopper message, {messages} messages, SQLite, in process:")
     for name, values in timings.items():
         values.sort()

@@ -39,13 +39,13 @@ async def test_a_message_is_one_trip_to_the_writer_thread(db, thread_trips, monk
     chat_session = await make_session(db)
     thread_trips.clear()
     writes = []
-    in_transaction = rxchat_db._in_transaction
+    write_to_sqlite = rxchat_db._write_to_sqlite
 
-    def counted(engine, write):
+    def counted(url, write):
         writes.append(threading.current_thread().name)
-        return in_transaction(engine, write)
+        return write_to_sqlite(url, write)
 
-    monkeypatch.setattr(rxchat_db, "_in_transaction", counted)
+    monkeypatch.setattr(rxchat_db, "_write_to_sqlite", counted)
 
     message, created = await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k1")
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import iso, utcnow
-from rxchat.db import run_write
+from rxchat.db import FirstRow, run_write
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
 from rxchat.services import agents, errors, ids, limits
 from rxchat.services.publish import publish
@@ -342,12 +342,12 @@ async def _post(
     if counted is None:  # unknown, expired, or swept or erased since it was looked up
         raise errors.SessionNotFound()
     if chat is None:
-        chat = ChatSession(**counted._mapping)
+        chat = ChatSession(**counted)
     else:  # bring the caller's copy up to date without another round trip (and without marking it dirty)
         for name in COUNTER_FIELDS:
-            set_committed_value(chat, name, getattr(counted, name))
+            set_committed_value(chat, name, counted[name])
     public = MessagePublic(
-        id=message_id, seq=counted.last_seq, author=author, agent_name=row["agent_name"], body=text, client_key=key,
+        id=message_id, seq=counted["last_seq"], author=author, agent_name=row["agent_name"], body=text, client_key=key,
         created_at=iso(now),
     )  # fmt: skip
     await publish(
@@ -361,15 +361,15 @@ async def _post(
     return chat, public, True
 
 
-def _store(count: sa.Update, params: dict, row: dict, connection: sa.Connection) -> tuple[sa.Row | None, int | None]:
+def _store(count: sa.Update, params: dict, row: dict, first_row: FirstRow) -> tuple[dict | None, int | None]:
     """The write itself, in one transaction (db.run_write): the UPDATE counts the message and checks its
     session; the INSERT stores it under the seq that UPDATE handed out. Nothing is written when the UPDATE
     finds no session; a retried idempotency key fails the INSERT on its unique index (no SELECT first)."""
-    counted = connection.execute(count, params).one_or_none()
+    counted = first_row(count, params)
     if counted is None:
         return None, None
-    message_id = connection.execute(_STORE, {**row, "session_id": counted.id, "seq": counted.last_seq}).scalar_one()
-    return counted, message_id
+    stored = first_row(_STORE, {**row, "session_id": counted["id"], "seq": counted["last_seq"]})
+    return counted, stored["id"]
 
 
 async def _stored_retry(

@@ -120,6 +120,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                         body=text,
                         client_key=uuid.uuid4().hex,
                     )
+                # Committed already: sent before the session is closed, which the other side need not wait for.
+                await realtime.add_own_message(room, conversation, message, self.router.session.client_token)
         except NotSignedIn:
             self._forget()
             return rx.redirect(LOGIN_ROUTE)
@@ -129,7 +131,6 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         except ChatError as refused:
             self.reply_error = refused.message  # the typed reply stays in the input
             return
-        await realtime.add_own_message(room, conversation, message, self.router.session.client_token)
         if self.reply_error:
             self.reply_error = ""
         return clear_if_unchanged(REPLY_INPUT_ID, text)
