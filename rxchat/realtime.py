@@ -17,13 +17,13 @@ import contextlib
 import contextvars
 import logging
 import time
+from collections.abc import Awaitable
 
 import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import StateUpdate
 
 from rxchat import db
-from rxchat.models import MessagePublic
 from rxchat.services import console, publish
 from rxchat.settings import settings
 from rxchat.states.inbox import INBOX_KEY, InboxState
@@ -35,7 +35,10 @@ PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
 INBOX_REFRESH_DELAY_SECS = 0.05  # the inbox re-read waits this long, so it never delays a delivery
 INBOX_EVENTS = {"message", "session_created", "status", "read", "erased"}
 ROOM_EVENTS = {"message", "read", "status", "erased", "typing"}
-_own_room: contextvars.ContextVar[str | None] = contextvars.ContextVar("rxchat_own_room", default=None)
+# (conversation, room, tab token) of a tab storing a message in its own room (`own_room_update`)
+_own_room: contextvars.ContextVar[tuple[str, ConversationRoomState, str] | None] = contextvars.ContextVar(
+    "rxchat_own_room", default=None
+)
 
 _app: rx.App | None = None
 _tasks: set[asyncio.Task] = set()
@@ -118,31 +121,28 @@ def _done(task: asyncio.Task) -> None:
 
 
 @contextlib.contextmanager
-def own_room_update(room: ConversationRoomState, conversation: str):
-    """The calling tab puts the change it is about to make into this conversation's room itself,
-    in its own event, and Reflex fans it out when that event ends: a separate update of the room
-    would only queue for the room's lock ahead of that delivery and change nothing.
+def own_room_update(room: ConversationRoomState, conversation: str, own_token: str):
+    """The calling tab, holding its room's lock, is about to store a message in this conversation:
+    the message goes into the tab's room the moment it is published, and straight on to the room's
+    other tabs (`send_to_other_members`). A separate update of the room would only queue for the
+    room's lock behind the sender's event.
 
-    Only when `room` (the tab's) is linked to that conversation; otherwise the update goes ahead.
+    Only when `room` (the tab's) is linked to that conversation; otherwise the message reaches the
+    room as anyone else's does.
     """
     if not room._is_room_of(conversation):
         yield
         return
-    reset = _own_room.set(conversation)
+    reset = _own_room.set((conversation, room, own_token))
     try:
         yield
     finally:
         _own_room.reset(reset)
 
 
-async def add_own_message(
-    room: ConversationRoomState, conversation: str, message: MessagePublic, own_token: str
-) -> None:
-    """The calling tab stored `message` inside `own_room_update`: put it into the tab's room, if that is
-    the conversation's, and send it to the room's other tabs at once."""
-    if room._is_room_of(conversation):
-        room._add_message(message)
-        await send_to_other_members(room, own_token)
+async def _add_own_message(room: ConversationRoomState, message: dict, own_token: str) -> None:
+    room._add_message(message)
+    await send_to_other_members(room, own_token)
 
 
 async def send_to_other_members(room: ConversationRoomState, own_token: str) -> None:
@@ -167,13 +167,19 @@ async def send_to_other_members(room: ConversationRoomState, own_token: str) -> 
             await namespace.emit_update(update, token)
 
 
-def _on_event(event: publish.Event) -> None:
+def _on_event(event: publish.Event) -> Awaitable[None] | None:
     if _app is None:
-        return
-    if event["type"] in ROOM_EVENTS and event.get("conversation") != _own_room.get():
-        _spawn(_apply_to_room(event))
+        return None
+    own_room_update = None
+    if event["type"] in ROOM_EVENTS:
+        own = _own_room.get()
+        if own is not None and event["type"] == "message" and event.get("conversation") == own[0]:
+            own_room_update = _add_own_message(own[1], event["message"], own[2])  # awaited by publish()
+        else:
+            _spawn(_apply_to_room(event))
     if event["type"] in INBOX_EVENTS:
         _schedule_inbox_refresh()
+    return own_room_update
 
 
 async def _apply_to_room(event: publish.Event) -> None:

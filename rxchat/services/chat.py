@@ -341,23 +341,24 @@ async def _post(
         return stored
     if counted is None:  # unknown, expired, or swept or erased since it was looked up
         raise errors.SessionNotFound()
+    public = MessagePublic(
+        id=message_id, seq=counted["last_seq"], author=author, agent_name=row["agent_name"], body=text,
+        client_key=key, created_at=iso(now),
+    )  # fmt: skip
+    # Announced before the caller's copy of the session is built: the other side waits for this.
+    await publish(
+        {
+            "type": "message",
+            "conversation": counted["public_id"],
+            "product_id": counted["product_id"],
+            "message": public.model_dump(),
+        }
+    )
     if chat is None:
         chat = ChatSession(**counted)
     else:  # bring the caller's copy up to date without another round trip (and without marking it dirty)
         for name in COUNTER_FIELDS:
             set_committed_value(chat, name, counted[name])
-    public = MessagePublic(
-        id=message_id, seq=counted["last_seq"], author=author, agent_name=row["agent_name"], body=text, client_key=key,
-        created_at=iso(now),
-    )  # fmt: skip
-    await publish(
-        {
-            "type": "message",
-            "conversation": chat.public_id,
-            "product_id": chat.product_id,
-            "message": public.model_dump(),
-        }
-    )
     return chat, public, True
 
 

@@ -111,8 +111,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         try:
             async with db.session() as s:
                 room = await self.get_state(ConversationRoomState)
-                with realtime.own_room_update(room, conversation):
-                    message = await console.reply(
+                with realtime.own_room_update(room, conversation, self.router.session.client_token):
+                    await console.reply(
                         s,
                         conversation=conversation,
                         agent=agent,
@@ -120,8 +120,6 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                         body=text,
                         client_key=uuid.uuid4().hex,
                     )
-                # Committed already: sent before the session is closed, which the other side need not wait for.
-                await realtime.add_own_message(room, conversation, message, self.router.session.client_token)
         except NotSignedIn:
             self._forget()
             return rx.redirect(LOGIN_ROUTE)

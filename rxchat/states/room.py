@@ -41,14 +41,16 @@ class MessageView:
 
 
 def to_view(message: MessagePublic | dict) -> MessageView:
-    m = message if isinstance(message, MessagePublic) else MessagePublic.model_validate(message)
+    """A stored message as rooms and pages hold it; a dict is a published event's message, as the
+    services dumped it (`MessagePublic.model_dump()`)."""
+    m = message if isinstance(message, dict) else message.__dict__  # a pydantic model's field values
     return MessageView(
-        id=m.id,
-        seq=m.seq,
-        author=m.author,
-        agent_name=m.agent_name or "",
-        created_at=m.created_at,
-        parts=parts_json(m.body),
+        id=m["id"],
+        seq=m["seq"],
+        author=m["author"],
+        agent_name=m["agent_name"] or "",
+        created_at=m["created_at"],
+        parts=parts_json(m["body"]),
     )
 
 

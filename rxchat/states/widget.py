@@ -259,8 +259,9 @@ class ChatWidgetState(EarlierPages, rx.State):
                     posted = await self._write(
                         s, room, product_id, chat_session.session_id, chat_session.public_id, pending
                     )
-                chat_session, message = posted
-                await realtime.add_own_message(room, chat_session.public_id, message, self.router.session.client_token)
+                chat_session, message, new = posted
+                if not new and room._is_room_of(chat_session.public_id):
+                    room._add_message(message)  # a retry of a message stored before: not published again
                 self._remember_activity(chat_session)
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
@@ -276,16 +277,15 @@ class ChatWidgetState(EarlierPages, rx.State):
         if clear_input:
             yield clear_if_unchanged(INPUT_ID, pending.body)
 
-    @staticmethod
     async def _write(
-        s, room: ConversationRoomState, product_id: str, session_id: str, public_id: str, pending: PendingMessage
-    ) -> tuple[ChatSession, MessagePublic]:
-        """The message into that conversation (SessionNotFound when it is no longer there to use)."""
-        with realtime.own_room_update(room, public_id):
-            chat_session, message, _new = await chat.post_shopper_message(
+        self, s, room: ConversationRoomState, product_id: str, session_id: str, public_id: str, pending: PendingMessage
+    ) -> tuple[ChatSession, MessagePublic, bool]:
+        """The message into that conversation (SessionNotFound when it is no longer there to use);
+        whether it is new (False for a retry of one stored before)."""
+        with realtime.own_room_update(room, public_id, self.router.session.client_token):
+            return await chat.post_shopper_message(
                 s, product_id=product_id, session_id=session_id, body=pending.body, client_key=pending.key
             )
-        return chat_session, message
 
     async def _start_session(self, s) -> ChatSession:
         data = self._load_record()
