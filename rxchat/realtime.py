@@ -170,16 +170,16 @@ async def send_to_other_members(room: ConversationRoomState, own_token: str) -> 
 def _on_event(event: publish.Event) -> Awaitable[None] | None:
     if _app is None:
         return None
-    own_room_update = None
+    own_message = None
     if event["type"] in ROOM_EVENTS:
         own = _own_room.get()
         if own is not None and event["type"] == "message" and event.get("conversation") == own[0]:
-            own_room_update = _add_own_message(own[1], event["message"], own[2])  # awaited by publish()
+            own_message = _add_own_message(own[1], event["message"], own[2])  # awaited by publish()
         else:
             _spawn(_apply_to_room(event))
     if event["type"] in INBOX_EVENTS:
         _schedule_inbox_refresh()
-    return own_room_update
+    return own_message
 
 
 async def _apply_to_room(event: publish.Event) -> None:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +17,7 @@ from rxchat.db import create_engine
 from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import catalog, chat, publish
 
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"  # the machine's PostgreSQL (trust auth)
 DEMO_PRODUCT = "aurora-lamp"  # a product of the demo catalog
 OTHER_PRODUCT = "summit-backpack"  # another one, for "foreign session" cases
 
@@ -39,6 +41,12 @@ async def migrated_database(path: Path, *, seed: bool = True) -> AsyncIterator[A
             yield db
     finally:
         await engine.dispose()
+
+
+def postgres_admin(statement: str) -> None:
+    """Runs outside a transaction (CREATE/DROP DATABASE); sync, so any test or fixture can call it."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(statement)
 
 
 @asynccontextmanager

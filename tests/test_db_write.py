@@ -5,25 +5,21 @@ import secrets
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from factories import make_session, migrated_database
+from factories import make_session, migrated_database, postgres_admin
 from rxchat import db as rxchat_db
 from rxchat import migrations
 from rxchat.models import ChatSession
 from rxchat.services import catalog, chat, errors
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
 
 @asynccontextmanager
 async def migrated_postgres():
     name = f"rxchat_write_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    postgres_admin(f'CREATE DATABASE "{name}"')
     engine = None
     try:
         migrations.upgrade(f"postgresql://postgres@127.0.0.1:5432/{name}")
@@ -35,8 +31,7 @@ async def migrated_postgres():
     finally:
         if engine is not None:
             await engine.dispose()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])

@@ -11,31 +11,24 @@ import secrets
 import tempfile
 from pathlib import Path
 
-import psycopg
 import pytest
 import redis
 from playwright.sync_api import Browser, expect
 
+from factories import postgres_admin
 from server import base_env, serve_fresh_app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_DB_URL = "redis://127.0.0.1:6379/7"  # a database of its own, flushed before and after
 WORKERS = "3"
 PASSWORD = "correct horse battery staple"
 
 
-def _admin(statement: str) -> None:
-    """Runs outside a transaction (CREATE/DROP DATABASE); sync, since the browser fixture owns the loop."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(statement)
-
-
 @pytest.fixture(scope="module")
 def scaled_app():
     database = f"rxchat_scale_{secrets.token_hex(4)}"
-    _admin(f'CREATE DATABASE "{database}"')
+    postgres_admin(f'CREATE DATABASE "{database}"')
     redis.Redis.from_url(REDIS_DB_URL).flushdb()
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-scaled-"))
     env = base_env(
@@ -49,7 +42,7 @@ def scaled_app():
     yield server
     server.stop()
     redis.Redis.from_url(REDIS_DB_URL).flushdb()
-    _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    postgres_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def test_conversation_crosses_workers_both_ways_with_presence(browser: Browser, scaled_app):
