@@ -292,16 +292,19 @@ def test_a_long_exchange_shows_every_message_once_in_order_on_both_sides(people,
     assert stored_texts(agent, "agent-thread", tag) == sent
 
 
-# Installed before the page's scripts: keeps the text of every socket frame the page receives.
+# Installed before the page's scripts: keeps the text of every socket frame the page receives
+# (`__frames`) and sends (`__sent`).
 FRAME_RECORDER = """
 (() => {
   const frames = window.__frames = [];
+  const sent = window.__sent = [];
   const Native = window.WebSocket;
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
       this.addEventListener('message', (e) => { if (typeof e.data === 'string') frames.push(e.data); });
     }
+    send(data) { if (typeof data === 'string') sent.push(data); return super.send(data); }
   };
 })();
 """
@@ -330,6 +333,38 @@ def test_a_message_reaches_the_other_side_once_and_later_events_do_not_resend_th
     assert later, "the typing signal reached the shopper"
     assert not [f for f in later if tag in f], "a later event sent the conversation to the shopper again"
     assert not [f for f in later if "rx_router_headers" in f], "a later event sent the page's router data again"
+
+
+def sent_events(page: Page, handler: str, since: int = 0) -> int:
+    """How many times the page has called this event handler over its socket (after the first `since` frames)."""
+    return page.evaluate(f"() => window.__sent.slice({since}).filter(f => f.includes('.{handler}\"')).length")
+
+
+def test_only_the_other_side_messages_are_marked_read_or_seen(people, served_app):
+    """A reply makes the widget mark it seen and a shopper message makes the console mark it read; a
+    tab's own message costs it no such event."""
+    agent, shopper = people
+    for page in people:
+        page.context.add_init_script(FRAME_RECORDER)
+    agent.reload()  # signed in already: load the console again with the recorder
+    expect(agent.get_by_test_id("agent-inbox")).to_be_visible()
+    tag = f"#{secrets.token_hex(3)}"
+    open_widget(shopper, served_app.url, "aurora-lamp")
+    send(shopper, f"Does it dim? {tag}")
+    open_conversation(agent, "aurora-lamp", f"Does it dim? {tag}")
+    expect(shopper.get_by_test_id("chat-message").filter(has_text=tag).first).to_have_attribute("data-status", "read")
+
+    seen_before, read_before = len(shopper.evaluate("() => window.__sent")), len(agent.evaluate("() => window.__sent"))
+    send(shopper, f"And is it warm white? {tag}")
+    expect(shopper.get_by_test_id("chat-message").filter(has_text="warm white").first).to_have_attribute(
+        "data-status", "read"
+    )
+    agent_reply(agent, f"Yes to both. {tag}")
+    expect(reply_bubble(shopper, f"Yes to both. {tag}")).to_have_count(1)
+    shopper.wait_for_timeout(300)  # the marks wait 30 ms after a message shows
+
+    assert sent_events(shopper, "sync_seen", seen_before) == 1, "the widget marks the one reply seen, not its own"
+    assert sent_events(agent, "mark_read", read_before) == 1, "the console marks the shopper message, not its reply"
 
 
 CONNECTION_NOISE = (

@@ -72,7 +72,7 @@ def test_a_long_conversation_is_trimmed_back_to_the_window(room):
     seqs = thread(room)
     assert seqs == list(range(seqs[0], TRIM_AT + 2 * RECENT_MAX))  # the newest, none missing
     assert WINDOW_SIZE <= len(seqs) <= TRIM_AT + RECENT_MAX
-    assert room.window_start == seqs[0] and room.last_seq == seqs[-1]
+    assert room.window_start == seqs[0] and room.last_shopper_seq == seqs[-1]
 
 
 def test_an_agent_reply_ends_the_agent_typing_and_counts_as_read(room):
@@ -82,3 +82,28 @@ def test_an_agent_reply_ends_the_agent_typing_and_counts_as_read(room):
     room._add_message(message(2, author="agent"))
 
     assert not room.agent_typing and room.agent_read_seq == 2
+
+
+def test_each_side_newest_message_is_followed_apart(room):
+    """The markers that mark read or seen follow only the other side's newest message."""
+    room._add_message(message(1))
+    room._add_message(message(2, author="agent"))
+    room._add_message(message(3))
+    assert (room.last_shopper_seq, room.last_agent_seq) == (3, 2)
+
+    room._add_message(message(2, author="agent"))  # again: nothing changes
+    assert (room.last_shopper_seq, room.last_agent_seq) == (3, 2)
+
+    room._clear()
+    assert (room.last_shopper_seq, room.last_agent_seq) == (0, 0)
+
+
+def test_a_loaded_window_knows_each_side_newest_message(room):
+    from rxchat.models import MessagePublic
+
+    newest_first = [
+        MessagePublic(**message(seq, author)) for seq, author in ((4, "agent"), (3, "agent"), (2, "shopper"))
+    ]
+    room._replace_window(newest_first, agent_read_seq=2)
+
+    assert (room.last_shopper_seq, room.last_agent_seq) == (2, 4)

@@ -4,7 +4,7 @@ import reflex as rx
 
 from rxchat.components.layout import refusal
 from rxchat.components.message import load_earlier_button, message_bubble, typing_indicator
-from rxchat.components.reactions import on_new_message, read_marker
+from rxchat.components.reactions import on_new_shopper_message, read_marker
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
@@ -193,7 +193,7 @@ def thread() -> rx.Component:
                         rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
                         rx.foreach(room.recent, lambda m: message_bubble(m, "agent")),
-                        on_new_message(read_marker),
+                        on_new_shopper_message(read_marker),
                         rx.cond(
                             room.shopper_typing,
                             typing_indicator("Shopper is typing", "agent-typing-indicator"),

@@ -1,8 +1,10 @@
 """Invisible markers that call a handler each time a conversation gets a new message.
 
-Each is a React component of its own (`rx.memo`) keyed by the room's newest
-`seq` (React's `key`, passed through each marker's `rx.RestProp`): a new message
-remounts it, and its `on_mount` fires in that tab only.
+Each is a React component of its own (`rx.memo`) keyed by the `seq` of the
+newest message from the other side (React's `key`, passed through each marker's
+`rx.RestProp`): such a message remounts it, and its `on_mount` fires in that tab
+only. A tab's own messages (and another agent's replies, in a console) mark
+nothing, so they cost it no event.
 (A plain element's `on_mount` lives in its page's hooks and would not re-fire.)
 
 Each handler is called a moment after the new message is on screen, not in the
@@ -43,5 +45,11 @@ def read_marker(seq: rx.Var[int], rest: rx.RestProp) -> rx.Component:
     return rx.box(rest, on_mount=AgentConsoleState.mark_read.debounce(MARK_AFTER_MS), data_seq=seq, display="none")
 
 
-def on_new_message(marker) -> rx.Component:
-    return marker(seq=ConversationRoomState.last_seq, key=ConversationRoomState.last_seq)
+def on_new_reply(marker) -> rx.Component:
+    """The widget's markers: a new staff reply."""
+    return marker(seq=ConversationRoomState.last_agent_seq, key=ConversationRoomState.last_agent_seq)
+
+
+def on_new_shopper_message(marker) -> rx.Component:
+    """The console's marker: a new message from the shopper."""
+    return marker(seq=ConversationRoomState.last_shopper_seq, key=ConversationRoomState.last_shopper_seq)

@@ -10,7 +10,7 @@ from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.layout import refusal
 from rxchat.components.message import load_earlier_button, message_bubble, pending_bubble, typing_indicator
-from rxchat.components.reactions import on_new_message, record_marker, replies_seen_marker, unread_marker
+from rxchat.components.reactions import on_new_reply, record_marker, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
 
@@ -130,7 +130,7 @@ def thread_items() -> rx.Component:
             rx.fragment(
                 rx.foreach(ConversationRoomState.messages, lambda m: message_bubble(m, "shopper")),
                 rx.foreach(ConversationRoomState.recent, lambda m: message_bubble(m, "shopper")),
-                on_new_message(replies_seen_marker),
+                on_new_reply(replies_seen_marker),
             ),
         ),
         rx.foreach(ChatWidgetState.pending, lambda p: pending_bubble(p, ChatWidgetState.retry)),
@@ -296,7 +296,7 @@ def chat_widget() -> rx.Component:
     """The widget for a page whose route has a `product_id` parameter; starts closed."""
     return rx.box(
         rx.cond(chat_open.value, panel()),
-        rx.cond(~chat_open.value & ChatWidgetState.has_session, on_new_message(unread_marker)),
+        rx.cond(~chat_open.value & ChatWidgetState.has_session, on_new_reply(unread_marker)),
         rx.cond(
             ~ChatWidgetState.has_session & (ChatWidgetState.chat_session_data != ""),
             record_marker(record=ChatWidgetState.chat_session_data, key=ChatWidgetState.chat_session_data),

@@ -72,6 +72,10 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
     messages: list[MessageView] = []
     recent: list[MessageView] = []
     agent_read_seq: int = 0
+    # The newest message of each side: a tab marks read or seen only when the other side wrote,
+    # so its own messages cost it no event (rxchat/components/reactions.py).
+    last_shopper_seq: int = 0
+    last_agent_seq: int = 0
     erased: bool = False
     status: str = "open"
     shopper_typing: bool = False
@@ -106,12 +110,15 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
     def _replace_window(self, newest_first: list[MessagePublic], agent_read_seq: int) -> None:
         self.messages = [to_view(m) for m in reversed(newest_first)]
         self.recent = []
+        self.last_shopper_seq = next((m.seq for m in newest_first if m.author == "shopper"), 0)
+        self.last_agent_seq = next((m.seq for m in newest_first if m.author == "agent"), 0)
         self.agent_read_seq = agent_read_seq
         self.erased = False
         self.shopper_typing = self.agent_typing = False
 
     def _clear(self) -> None:
         self.messages, self.recent = [], []
+        self.last_shopper_seq = self.last_agent_seq = 0
 
     def _add_message(self, message: MessagePublic | dict) -> None:
         view = to_view(message)
@@ -132,16 +139,19 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
             settled = sorted([*self.messages, *self.recent, view], key=lambda m: m.seq)
             self.messages = settled[-WINDOW_SIZE:] if len(settled) > TRIM_AT else settled
             self.recent = []
+        # Each var is set only when it changes: a var set again is sent to every member again.
         if view.author == "agent":
-            self.agent_read_seq = max(self.agent_read_seq, view.seq)
-            self.agent_typing = False  # a sent message ends the indicator
-        elif self.shopper_typing:
-            self.shopper_typing = False
-
-    @rx.var
-    def last_seq(self) -> int:
-        newest = self.recent or self.messages
-        return newest[-1].seq if newest else 0
+            if view.seq > self.last_agent_seq:
+                self.last_agent_seq = view.seq
+            if view.seq > self.agent_read_seq:
+                self.agent_read_seq = view.seq
+            if self.agent_typing:
+                self.agent_typing = False  # a sent message ends the indicator
+        else:
+            if view.seq > self.last_shopper_seq:
+                self.last_shopper_seq = view.seq
+            if self.shopper_typing:
+                self.shopper_typing = False
 
     @rx.var
     def window_start(self) -> int:
