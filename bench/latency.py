@@ -14,11 +14,18 @@ beside every delivery. bench/README.md has figures measured both ways.)
 The pages take turns. The shopper sends; the agent's page sees the message, waits
 `--gap-ms`, and replies; the shopper's page sees the reply, waits, and sends the next.
 Each message carries a unique marker. The sender puts the text in the input, lets
-the page lay it out (as typing would have), then records `performance.timeOrigin +
-performance.now()` and submits the form; the receiver's MutationObserver records the
-same clock when a stored `chat-message` holding the marker appears. Both browsers run
-on this machine, so they share that clock. The pages post their records to a small
-loopback HTTP listener of this script.
+the page lay it out (as typing would have), then records `performance.now()` and
+submits the form; the receiver's MutationObserver records its own `performance.now()`
+when a stored `chat-message` holding the marker appears. The pages post their records
+to a small loopback HTTP listener of this script.
+
+One clock for both pages: each page's `performance.now()` is steady but starts at its
+own navigation, and `performance.timeOrigin` comes from the wall clock at that moment,
+which here ran 0.5% fast against the steady clock: two pages set up 2.5 s apart
+disagreed by ~12 ms, which moved that much from one direction's figures to the other's.
+So every timestamp also samples `Date.now()` (the one wall clock both browsers read, in
+whole milliseconds), and each page's steady clock is mapped onto it by a least-squares
+line through those samples (hundreds per page, so the fit is good to a few microseconds).
 
 Run: `python bench/latency.py` (or `--messages 20` for a quick look; `--url`
 to measure a server that is already running, with the bench agent created).
@@ -72,7 +79,13 @@ CHROMIUM_ARGS = [
 # delivery splits into sender page → socket, socket → socket (server and loopback), socket → DOM.
 SOCKET_PROBE = r"""
 (() => {
-  const now = () => performance.timeOrigin + performance.now();
+  // Every timestamp also samples the wall clock both browsers share (see `shared_clock`).
+  const clock = window.__benchClock = [];
+  const now = window.__benchNow = () => {
+    const t = performance.now();
+    clock.push([t, Date.now()]);
+    return t;
+  };
   const seen = window.__benchFrames = {sent: {}, recv: {}, frames: 0, bytes: 0};
   const count = (data) => {
     seen.frames += 1;
@@ -100,7 +113,7 @@ SOCKET_PROBE = r"""
 PAGE_PROBE = """
 (selector) => {
   if (window.__bench) return;
-  const now = () => performance.timeOrigin + performance.now();
+  const now = window.__benchNow;
   const b = window.__bench = {want: new Map(), got: new Map(), waiters: new Map()};
   const check = () => {
     if (b.want.size === 0) return;
@@ -166,7 +179,7 @@ PAGE_PROBE = """
           if ((i + 1) % 25 === 0) post('progress', {done: i + 1});
         }
       }
-      post('done', {record, frames: window.__benchFrames, end: frames()});
+      post('done', {record, frames: window.__benchFrames, end: frames(), clock: window.__benchClock});
     } catch (error) {
       post('failed', {error: String(error)});
     }
@@ -374,12 +387,42 @@ def server_cpu_seconds(pid: int | None) -> float | None:
     return total
 
 
+def shared_clock(records: dict) -> float:
+    """Put both pages' timestamps on one clock, in place; returns the steady clocks' rate against it.
+
+    Each page sampled (performance.now(), Date.now()) with every timestamp. Date.now() is the wall
+    clock in whole milliseconds, the same for both browsers; a least-squares line through a page's
+    samples (+0.5 for the truncation) maps its steady clock onto it. Milliseconds of the wall clock
+    then stand for milliseconds of time: their rate differs by a fraction of a percent."""
+    fits = {}
+    for role, body in records.items():
+        steady, wall = zip(*body["clock"], strict=True)
+        mean_t, mean_w = statistics.fmean(steady), statistics.fmean(wall) + 0.5
+        slope = sum((t - mean_t) * (w - mean_w) for t, w in zip(steady, wall, strict=True)) / sum(
+            (t - mean_t) ** 2 for t in steady
+        )
+        fits[role] = (mean_t, mean_w, slope)
+    base = min(mean_w for _, mean_w, _ in fits.values())  # keeps the numbers small
+    for role, body in records.items():
+        mean_t, mean_w, slope = fits[role]
+        for times in (
+            *(body["record"][k] for k in ("sent", "echo", "got")),
+            body["frames"]["sent"],
+            body["frames"]["recv"],
+        ):
+            for marker, t in times.items():
+                times[marker] = mean_w - base + slope * (t - mean_t)
+    return statistics.fmean(slope for *_, slope in fits.values())
+
+
 def report(result: dict, args: argparse.Namespace) -> bool:
     records, options = result["records"], result["options"]
     measured = range(args.warmup, options["total"])
+    rate = shared_clock(records)
     print(
         f"delivery latency, one conversation, {args.messages} messages each way "
-        f"(after {args.warmup} warm-up), taking turns, {args.gap_ms} ms gap, no automation attached:"
+        f"(after {args.warmup} warm-up), taking turns, {args.gap_ms} ms gap, no automation attached "
+        f"(both pages on the wall clock, which ran at {rate:.4f}× their steady clocks):"
     )
     met_all = True
     splits = {}
