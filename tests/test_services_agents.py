@@ -3,7 +3,7 @@
 import pytest
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
-from factories import DEMO_PRODUCT, make_session, migrated_database, recorded_events
+from factories import DEMO_PRODUCT, OTHER_PRODUCT, make_session, migrated_database, recorded_events
 from rxchat.services import agents, chat, console, errors, limits
 
 PASSWORD = "correct horse battery"
@@ -181,3 +181,40 @@ async def test_in_process_windows_keep_each_limit_for_its_own_window(monkeypatch
     assert await windows.hit(per_minute, "message", "a")  # the minute window moved on
     now[0] += 3600
     assert await windows.hit(hourly, "session", "10.0.0.1")
+
+
+async def test_a_read_mark_moves_to_the_newest_message_while_the_sign_in_holds(db):
+    agent, token = await _signed_in_agent(db)
+    chat_session = await make_session(db)
+    for body in ("one", "two"):
+        await chat.post_message(db, chat=chat_session, author="shopper", body=body)
+    handle = chat_session.public_id
+
+    async with recorded_events() as events:
+        assert await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
+        # Read already: nothing changes and nothing is announced.
+        assert not await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
+    assert [(e["type"], e["agent_read_seq"]) for e in events] == [("read", 2)]
+    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    assert row.unread == 0
+
+    await chat.post_message(db, chat=chat_session, author="shopper", body="three")
+    await agents.sign_out(db, token=token)
+    assert not await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
+    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    assert row.unread == 1, "a signed-out tab marks nothing read"
+
+
+async def test_a_seen_mark_moves_only_for_the_shopper_own_session_on_its_product(db):
+    chat_session = await make_session(db)
+    await chat.post_message(db, chat=chat_session, author="agent", body="hello", agent_name="Ann")
+    secret = chat_session.session_id
+
+    assert not await console.mark_seen_by_session(db, product_id=OTHER_PRODUCT, session_id=secret)
+    assert not await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id="cs_" + "0" * 48)
+    assert await console.unread_replies(db, chat_session=chat_session) == 1
+
+    assert await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)
+    await db.refresh(chat_session)
+    assert await console.unread_replies(db, chat_session=chat_session) == 0
+    assert not await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)

@@ -257,6 +257,26 @@ async def post_message(
     return message, created
 
 
+@functools.cache
+def _mark_statement(target: str, mark: str) -> sa.Update:
+    """Moves a read or seen mark (`agent_read_seq`, `shopper_seen_seq`) up to the newest message, in
+    the statement that checks the session `target` names; returns nothing when there was nothing to mark."""
+    column = _SESSIONS.c[mark]
+    return (
+        sa.update(_SESSIONS)
+        .where(_TARGETS[target], column < _SESSIONS.c.last_seq)
+        .values({mark: _SESSIONS.c.last_seq})
+        .returning(_SESSIONS.c.public_id, column)
+    )
+
+
+async def mark_newest(db: AsyncSession, *, target: str, find: dict, mark: str) -> dict | None:
+    """Move `mark` up to the session's newest message in one write; the session's public id and the
+    mark, or None when it was there already or the session is not one to use (unknown, expired...)."""
+    params = {**find, **_cutoffs(utcnow())}
+    return await run_write(db, lambda first_row: first_row(_mark_statement(target, mark), params))
+
+
 async def post_shopper_message(
     db: AsyncSession, *, product_id: str, session_id: str, body: str, client_key: str | None = None
 ) -> tuple[ChatSession, MessagePublic, bool]:

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import iso
 from rxchat.models import AgentPublic, ChatMessage, ChatSession, ConversationSummary, MessagePublic, Product
-from rxchat.services import chat, errors, ids
+from rxchat.services import agents, chat, errors, ids
 from rxchat.services.publish import publish
 
 INBOX_SIZE = 100  # conversations the console lists, most recent activity first
@@ -96,6 +96,29 @@ async def mark_read(db: AsyncSession, *, chat_session: ChatSession, seq: int) ->
     await db.commit()
     chat_session.agent_read_seq = seq
     await publish({"type": "read", "conversation": chat_session.public_id, "agent_read_seq": seq})
+
+
+async def mark_read_signed_in(db: AsyncSession, *, conversation: str, sign_in_token: str, agent_id: int) -> bool:
+    """Staff have seen the conversation up to its newest message: one statement checks the
+    conversation and that `sign_in_token` still signs that agent in, and moves the mark. False when
+    nothing changed: read already, or not a conversation or sign-in to use (callers check which)."""
+    if not ids.is_valid_public_id(conversation):
+        return False
+    find = {"conversation": conversation, **agents.signed_in_params(sign_in_token, agent_id=agent_id)}
+    marked = await chat.mark_newest(db, target="signed_handle", find=find, mark="agent_read_seq")
+    if marked is None:
+        return False
+    await publish({"type": "read", "conversation": marked["public_id"], "agent_read_seq": marked["agent_read_seq"]})
+    return True
+
+
+async def mark_seen_by_session(db: AsyncSession, *, product_id: str, session_id: str) -> bool:
+    """The shopper has seen the replies up to the newest message, in one statement that checks their
+    session as `chat.get_session` does. False when nothing changed (seen already, or no such session)."""
+    if not ids.is_valid_session_id(session_id):
+        return False
+    find = {"secret": session_id, "product": product_id}
+    return await chat.mark_newest(db, target="secret", find=find, mark="shopper_seen_seq") is not None
 
 
 async def mark_seen_by_shopper(db: AsyncSession, *, chat_session: ChatSession, seq: int) -> None:

@@ -88,7 +88,17 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     @rx.event
     async def mark_read(self):
         """New messages reached the open thread: the shopper's ones are now read."""
-        if not self.selected or await self._require_agent() is None:
+        if not self.selected:
+            return
+        agent = self._last_checked_agent()
+        async with db.session() as s:
+            # One statement checks the sign-in and the conversation and moves the mark (as a reply does).
+            if agent is not None and await console.mark_read_signed_in(
+                s, conversation=self.selected, sign_in_token=self.auth_token, agent_id=agent.id
+            ):
+                return
+        # Nothing marked: read already, or signed out, or the conversation is gone. The full checks say which.
+        if await self._require_agent() is None:
             return
         try:
             async with db.session() as s:

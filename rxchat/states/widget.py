@@ -164,22 +164,27 @@ class ChatWidgetState(EarlierPages, rx.State):
 
     @rx.event
     async def sync_seen(self):
-        """A new message reached the open panel: agent replies in view count as seen."""
+        """A new reply reached the open panel: the replies in view count as seen (one statement)."""
+        if not self._session_id:
+            return
         async with db.session() as s:
-            chat_session = await self._session(s)
-            if chat_session is not None:
-                await self._mark_seen(s, chat_session)
+            await console.mark_seen_by_session(s, product_id=self._current_product_id(), session_id=self._session_id)
+        if self.unread:  # a var set again is sent again
+            self.unread = 0
 
     @rx.event
     async def sync_unread(self):
         """A new message reached a closed widget: recount replies not yet seen for the badge."""
         async with db.session() as s:
             chat_session = await self._session(s)
-            self.unread = await console.unread_replies(s, chat_session=chat_session) if chat_session else 0
+            unread = await console.unread_replies(s, chat_session=chat_session) if chat_session else 0
+            if unread != self.unread:
+                self.unread = unread
 
     async def _mark_seen(self, s, chat_session: ChatSession) -> None:
         await console.mark_seen_by_shopper(s, chat_session=chat_session, seq=chat_session.last_seq)
-        self.unread = 0
+        if self.unread:  # a var set again is sent again: each reply would cost the page an update
+            self.unread = 0
 
     @rx.event
     async def typing(self, text: str = ""):
