@@ -32,7 +32,9 @@ from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 logger = logging.getLogger(__name__)
 
 PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
-INBOX_REFRESH_DELAY_SECS = 0.05  # the inbox re-read waits this long, so it never delays a delivery
+# The inbox re-read waits this long: it never delays a delivery, and the changes of that moment (a message,
+# its read mark, the reply) cost one re-read of the list and one update of each console, not one each.
+INBOX_REFRESH_DELAY_SECS = 0.2
 INBOX_EVENTS = {"message", "session_created", "status", "read", "erased"}
 ROOM_EVENTS = {"message", "read", "status", "erased", "typing"}
 # (conversation, room, tab token) of a tab storing a message in its own room (`own_room_update`)
