@@ -342,7 +342,7 @@ def sent_events(page: Page, handler: str, since: int = 0) -> int:
 
 def test_only_the_other_side_messages_are_marked_read_or_seen(people, served_app):
     """A reply makes the widget mark it seen and a shopper message makes the console mark it read; a
-    tab's own message costs it no such event."""
+    tab's own message costs it no such event. In the console the agent's reply sits on the right."""
     agent, shopper = people
     for page in people:
         page.context.add_init_script(FRAME_RECORDER)
@@ -363,6 +363,11 @@ def test_only_the_other_side_messages_are_marked_read_or_seen(people, served_app
     expect(reply_bubble(shopper, f"Yes to both. {tag}")).to_have_count(1)
     shopper.wait_for_timeout(300)  # the marks wait 30 ms after a message shows
 
+    thread = agent.get_by_test_id("agent-thread").bounding_box()
+    own_reply = agent.get_by_test_id("agent-thread").get_by_text(f"Yes to both. {tag}").bounding_box()
+    shopper_message = agent.get_by_test_id("agent-thread").get_by_text(f"Does it dim? {tag}").bounding_box()
+    assert own_reply["x"] + own_reply["width"] > thread["x"] + thread["width"] * 0.8, "the agent's reply sits right"
+    assert shopper_message["x"] < thread["x"] + thread["width"] * 0.2, "the shopper's message sits left"
     assert sent_events(shopper, "sync_seen", seen_before) == 1, "the widget marks the one reply seen, not its own"
     assert sent_events(agent, "mark_read", read_before) == 1, "the console marks the shopper message, not its reply"
 
