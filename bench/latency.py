@@ -394,25 +394,18 @@ def shared_clock(records: dict) -> float:
     clock in whole milliseconds, the same for both browsers; a least-squares line through a page's
     samples (+0.5 for the truncation) maps its steady clock onto it. Milliseconds of the wall clock
     then stand for milliseconds of time: their rate differs by a fraction of a percent."""
-    fits = {}
+    fits = {role: statistics.linear_regression(*zip(*body["clock"], strict=True)) for role, body in records.items()}
+    base = min(intercept for _, intercept in fits.values())  # keeps the numbers small
     for role, body in records.items():
-        steady, wall = zip(*body["clock"], strict=True)
-        mean_t, mean_w = statistics.fmean(steady), statistics.fmean(wall) + 0.5
-        slope = sum((t - mean_t) * (w - mean_w) for t, w in zip(steady, wall, strict=True)) / sum(
-            (t - mean_t) ** 2 for t in steady
-        )
-        fits[role] = (mean_t, mean_w, slope)
-    base = min(mean_w for _, mean_w, _ in fits.values())  # keeps the numbers small
-    for role, body in records.items():
-        mean_t, mean_w, slope = fits[role]
+        slope, intercept = fits[role]
         for times in (
             *(body["record"][k] for k in ("sent", "echo", "got")),
             body["frames"]["sent"],
             body["frames"]["recv"],
         ):
             for marker, t in times.items():
-                times[marker] = mean_w - base + slope * (t - mean_t)
-    return statistics.fmean(slope for *_, slope in fits.values())
+                times[marker] = intercept + 0.5 - base + slope * t
+    return statistics.fmean(slope for slope, _ in fits.values())
 
 
 def report(result: dict, args: argparse.Namespace) -> bool:

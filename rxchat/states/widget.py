@@ -169,8 +169,7 @@ class ChatWidgetState(EarlierPages, rx.State):
             return
         async with db.session() as s:
             await console.mark_seen_by_session(s, product_id=self._current_product_id(), session_id=self._session_id)
-        if self.unread:  # a var set again is sent again
-            self.unread = 0
+        self._clear_unread()
 
     @rx.event
     async def sync_unread(self):
@@ -183,6 +182,9 @@ class ChatWidgetState(EarlierPages, rx.State):
 
     async def _mark_seen(self, s, chat_session: ChatSession) -> None:
         await console.mark_seen_by_shopper(s, chat_session=chat_session, seq=chat_session.last_seq)
+        self._clear_unread()
+
+    def _clear_unread(self) -> None:
         if self.unread:  # a var set again is sent again: each reply would cost the page an update
             self.unread = 0
 
