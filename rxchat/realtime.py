@@ -46,6 +46,7 @@ _app: rx.App | None = None
 _tasks: set[asyncio.Task] = set()
 _inbox_refresh: asyncio.Task | None = None
 _inbox_dirty = False
+_shopper_wrote = False  # a shopper message since the last inbox refresh: the consoles' cue ticks
 CONSOLES_KEY = "rxchat:presence:consoles"  # Redis set of open console tokens, shared by workers
 
 
@@ -180,7 +181,7 @@ def _on_event(event: publish.Event) -> Awaitable[None] | None:
         else:
             _spawn(_apply_to_room(event))
     if event["type"] in INBOX_EVENTS:
-        _schedule_inbox_refresh()
+        _schedule_inbox_refresh(shopper_wrote=event["type"] == "message" and event["message"]["author"] == "shopper")
     return own_message
 
 
@@ -213,9 +214,10 @@ async def _clear_typing_later(token: BaseStateToken) -> None:
         (await root.get_state(ConversationRoomState))._expire_typing(time.time())
 
 
-def _schedule_inbox_refresh() -> None:
-    global _inbox_refresh, _inbox_dirty
+def _schedule_inbox_refresh(*, shopper_wrote: bool) -> None:
+    global _inbox_refresh, _inbox_dirty, _shopper_wrote
     _inbox_dirty = True
+    _shopper_wrote = _shopper_wrote or shopper_wrote
     if _inbox_refresh is None or _inbox_refresh.done():
         _inbox_refresh = asyncio.create_task(_refresh_inbox())
         _tasks.add(_inbox_refresh)
@@ -223,18 +225,20 @@ def _schedule_inbox_refresh() -> None:
 
 
 async def _refresh_inbox() -> None:
-    global _inbox_dirty
+    global _inbox_dirty, _shopper_wrote
     assert _app is not None
     while _inbox_dirty:
         # Let the message itself reach the room first: the inbox is a list, not the conversation.
         await asyncio.sleep(INBOX_REFRESH_DELAY_SECS)
-        _inbox_dirty = False
+        cue, _inbox_dirty, _shopper_wrote = _shopper_wrote, False, False
         async with db.session() as s:
             summaries = await console.list_conversations(s)
         async with _app.modify_state(BaseStateToken(ident=INBOX_KEY, cls=InboxState)) as root:
             inbox = await root.get_state(InboxState)
             await _forget_closed_tabs(inbox)
             inbox._replace(summaries)
+            if cue:
+                inbox.shopper_message_cue += 1
 
 
 async def _forget_closed_tabs(shared: rx.SharedState) -> None:

@@ -189,6 +189,63 @@ def test_closing_a_conversation_moves_it_out_of_the_open_list(people, served_app
     expect(agent.get_by_test_id("agent-conversation-item").filter(has_text="Hello again")).to_be_visible()
 
 
+# Counts the tones the page starts (each chime is two); the real Web Audio still runs.
+TONE_COUNTER = """
+window.__tones = 0;
+const start = OscillatorNode.prototype.start;
+OscillatorNode.prototype.start = function (...args) { window.__tones += 1; return start.apply(this, args); };
+"""
+
+
+def tones(page: Page) -> int:
+    return page.evaluate("() => window.__tones")
+
+
+def wait_for_tones(page: Page, count: int) -> None:
+    page.wait_for_function(f"() => window.__tones === {count}", timeout=5000)
+
+
+def unread_in_title(page: Page) -> int:
+    found = re.match(r"\((\d+)\) ", page.title())
+    return int(found.group(1)) if found else 0
+
+
+def test_a_shopper_message_cues_the_title_badge_and_a_chosen_chime(people, served_app):
+    agent, shopper = people
+    agent.context.add_init_script(TONE_COUNTER)
+    agent.reload()
+    expect(agent.get_by_test_id("agent-inbox")).to_be_visible()
+    toggle = agent.get_by_test_id("agent-sound-toggle")
+    expect(toggle).to_have_attribute("aria-checked", "false")  # off until an agent turns it on
+    tag = f"#{secrets.token_hex(3)}"
+    open_widget(shopper, served_app.url, "summit-backpack")
+
+    unread = unread_in_title(agent)
+    send(shopper, f"Is it waterproof? {tag}")
+    expect(agent).to_have_title(f"({unread + 1}) rxchat console")
+    expect(agent.locator(".store-header").get_by_text(f"{unread + 1} unread")).to_be_visible()
+    agent.wait_for_timeout(500)
+    assert tones(agent) == 0, "no sound while it is off"
+
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-checked", "true")
+    wait_for_tones(agent, 2)  # turning it on plays the chime once
+    send(shopper, f"And the zips? {tag}")
+    wait_for_tones(agent, 4)
+
+    agent.reload()  # the choice stays; loading the console does not chime for old messages
+    expect(agent.get_by_test_id("agent-inbox")).to_be_visible()
+    expect(toggle).to_have_attribute("aria-checked", "true")
+    agent.get_by_role("heading", name="Conversations").click()  # browsers play sound only after a click in the page
+    send(shopper, f"One more thing {tag}")
+    wait_for_tones(agent, 2)
+    agent.wait_for_timeout(500)
+    assert tones(agent) == 2
+
+    open_conversation(agent, "summit-backpack", f"One more thing {tag}")
+    expect(agent).to_have_title(f"({unread}) rxchat console" if unread else "rxchat console")
+
+
 def test_signed_out_console_redirects_to_sign_in(page: Page, served_app):
     page.goto(f"{served_app.url}/agent")
     page.wait_for_url(re.compile(r".*/agent/login$"))

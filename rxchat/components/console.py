@@ -5,6 +5,7 @@ import reflex as rx
 from rxchat.components.layout import refusal
 from rxchat.components.message import load_earlier_button, message_bubble, typing_indicator
 from rxchat.components.reactions import on_new_shopper_message, read_marker
+from rxchat.components.sound import new_message_chime, sound_switch
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
@@ -250,12 +251,14 @@ def product_context() -> rx.Component:
     )
 
 
+# The tab's title counts unread messages, so a console in a background tab still shows new ones.
+CONSOLE_TITLE = (
+    rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "") + "rxchat console"
+)
+
+
 def console_layout() -> rx.Component:
     return rx.box(
-        rx.el.title(
-            rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "")
-            + "rxchat console"
-        ),
         rx.hstack(
             rx.hstack(rx.icon("messages-square"), rx.heading("Conversations", size="5"), align="center"),
             rx.spacer(),
@@ -263,12 +266,14 @@ def console_layout() -> rx.Component:
                 InboxState.unread_total > 0,
                 rx.badge(InboxState.unread_total.to_string() + " unread", color_scheme="red"),
             ),
-            rx.text(AgentAuthState.agent_name, size="2"),
+            sound_switch(),
             rx.color_mode.button(),
+            rx.text(AgentAuthState.agent_name, size="2"),
             rx.button("Sign out", variant="soft", on_click=AgentAuthState.logout, data_testid="agent-logout"),
             align="center",
             class_name="store-header",
         ),
         rx.box(inbox(), thread(), product_context(), class_name="console-grid"),
+        new_message_chime(),
         class_name="store-root",
     )

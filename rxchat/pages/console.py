@@ -2,11 +2,11 @@
 
 import reflex as rx
 
-from rxchat.components.console import console_layout, login_form
+from rxchat.components.console import CONSOLE_TITLE, console_layout, login_form
 from rxchat.states.auth import CONSOLE_ROUTE, LOGIN_ROUTE, AgentAuthState
 from rxchat.states.console import AgentConsoleState
 
 
 def add_pages(app: rx.App) -> None:
     app.add_page(login_form, route=LOGIN_ROUTE, title="Staff sign-in", on_load=AgentAuthState.redirect_if_signed_in)
-    app.add_page(console_layout, route=CONSOLE_ROUTE, title="rxchat console", on_load=AgentConsoleState.load_console)
+    app.add_page(console_layout, route=CONSOLE_ROUTE, title=CONSOLE_TITLE, on_load=AgentConsoleState.load_console)

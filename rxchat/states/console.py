@@ -35,6 +35,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     selected_product: ProductView = ProductView()
     erased: bool = False
     reply_error: str = ""
+    # This browser's choice: chime when a shopper writes (components/sound.py). Off until turned on.
+    sound: str = rx.LocalStorage("off", name="rxchat_console_sound")
 
     @rx.event
     async def load_console(self):
@@ -50,6 +52,11 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         inbox._replace(summaries)
         if self.selected:
             return AgentConsoleState.open_conversation(self.selected)
+
+    @rx.event
+    def set_sound(self, on: bool):
+        """Only this browser's preference: no staff data, so no sign-in check."""
+        self.sound = "on" if on is True else "off"
 
     @rx.event
     async def set_filter_product(self, value: str):

@@ -38,6 +38,8 @@ def to_row(summary: ConversationSummary) -> ConversationRow:
 class InboxState(SendsChangesOnce, rx.SharedState):
     conversations: list[ConversationRow] = []
     agents_online: int = 0
+    # Ticks when shoppers have written since the last refresh: consoles chime on it (components/sound.py).
+    shopper_message_cue: int = 0
 
     def _replace(self, summaries: list[ConversationSummary]) -> None:
         self.conversations = [to_row(s) for s in summaries]
