@@ -7,7 +7,8 @@ the Reflex side of that door:
   lock meanwhile; Reflex fans the change out to every linked tab, across
   workers when Redis carries state;
 - the staff inbox is re-read from the database after a change (coalesced,
-  so a burst of messages costs one query);
+  so a burst of messages costs one query): the default view every console
+  shares, the unread count, and a tick for consoles with a view of their own;
 - presence: open consoles are watched, and only a change between "some agent
   online" and "none" is pushed to the widgets that are open, never a heartbeat.
 """
@@ -26,7 +27,7 @@ from reflex.state import StateUpdate
 from rxchat import db
 from rxchat.services import console, publish
 from rxchat.settings import settings
-from rxchat.states.inbox import INBOX_KEY, InboxState
+from rxchat.states.inbox import INBOX_KEY, InboxState, read_default_view
 from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 
 logger = logging.getLogger(__name__)
@@ -232,11 +233,15 @@ async def _refresh_inbox() -> None:
         await asyncio.sleep(INBOX_REFRESH_DELAY_SECS)
         cue, _inbox_dirty, _shopper_wrote = _shopper_wrote, False, False
         async with db.session() as s:
-            summaries = await console.list_conversations(s)
+            default_view = await read_default_view(s)
+            unread = await console.count_unread(s)
         async with _app.modify_state(BaseStateToken(ident=INBOX_KEY, cls=InboxState)) as root:
             inbox = await root.get_state(InboxState)
             await _forget_closed_tabs(inbox)
-            inbox._replace(summaries)
+            inbox._show(default_view)
+            inbox.version += 1  # consoles with a view of their own re-read it (AgentConsoleState.refresh_inbox)
+            if inbox.unread_total != unread:
+                inbox.unread_total = unread
             if cue:
                 inbox.shopper_message_cue += 1
 

@@ -189,6 +189,54 @@ def test_closing_a_conversation_moves_it_out_of_the_open_list(people, served_app
     expect(agent.get_by_test_id("agent-conversation-item").filter(has_text="Hello again")).to_be_visible()
 
 
+def start_conversation(page: Page, url: str, product_id: str, text: str, **profile: str) -> None:
+    """A shopper's conversation made over the HTTP API (quicker than a widget for many of them)."""
+    created = page.request.post(f"{url}/api/products/{product_id}/chat/sessions", data=profile)
+    messages = f"{url}/api/products/{product_id}/chat/sessions/{created.json()['session_id']}/messages"
+    assert page.request.post(messages, data={"content": text}).status == 201
+
+
+def choose(page: Page, select_test_id: str, option: str) -> None:
+    page.get_by_test_id(select_test_id).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_inbox_filters_and_paging_reach_a_conversation_behind_a_hundred_newer_ones(people, served_app):
+    agent, shopper = people
+    tag = f"#{secrets.token_hex(3)}"
+    start_conversation(shopper, served_app.url, "aurora-lamp", f"Older lamp question {tag}", customer_name="Grace")
+    for n in range(100):
+        start_conversation(shopper, served_app.url, "linen-throw", f"filler {n} {tag}")
+    items = agent.get_by_test_id("agent-conversation-item")
+    older = items.filter(has_text=f"Older lamp question {tag}")
+    expect(items.filter(has_text=f"filler 99 {tag}")).to_have_count(1)
+    expect(items).to_have_count(100)  # the newest hundred open conversations first
+    expect(older).to_have_count(0)
+    agent.get_by_test_id("agent-inbox-more").click()
+    expect(older).to_have_count(1)
+
+    choose(agent, "agent-filter-product", "Aurora Desk Lamp")
+    expect(items.filter(has_text="filler")).to_have_count(0)
+    expect(older).to_contain_text("Grace")
+    expect(older).to_contain_text("Visitor ")  # the handle stays beside a shopper's name
+    for product in items.evaluate_all("els => els.map(e => e.dataset.productId)"):
+        assert product == "aurora-lamp"
+
+    # Live while filtered: a lamp conversation appears, a throw conversation does not.
+    start_conversation(shopper, served_app.url, "linen-throw", f"new throw question {tag}")
+    start_conversation(shopper, served_app.url, "aurora-lamp", f"new lamp question {tag}")
+    expect(items.filter(has_text=f"new lamp question {tag}")).to_have_count(1)
+    expect(items.filter(has_text=f"new throw question {tag}")).to_have_count(0)
+
+    older.click()
+    agent.get_by_test_id("agent-close-conversation").click()
+    expect(older).to_have_count(0)
+    choose(agent, "agent-filter-status", "Closed")
+    expect(older).to_have_count(1)
+    expect(older).to_contain_text("closed")
+    expect(items.filter(has_text=f"new lamp question {tag}")).to_have_count(0)
+
+
 # Counts the tones the page starts (each chime is two); the real Web Audio still runs.
 TONE_COUNTER = """
 window.__tones = 0;

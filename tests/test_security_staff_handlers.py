@@ -41,7 +41,18 @@ WIDGET = ChatWidgetState.get_full_name()
 ROOM = ConversationRoomState.get_full_name()
 # The console's handlers a page sends by name; load_console is the page's on_load, run by the backend.
 UPDATE_VARS = f"{ROOT_STATE}.reflex___state____update_vars_internal_state.update_vars_internal"
-COMPILED_HANDLERS = ("open_conversation", "send_reply", "set_status", "mark_read", "load_earlier", "typing")
+COMPILED_HANDLERS = (
+    "open_conversation",
+    "send_reply",
+    "set_status",
+    "mark_read",
+    "load_earlier",
+    "typing",
+    "refresh_inbox",
+    "set_filter_product",
+    "set_filter_status",
+    "show_more_conversations",
+)
 REPLY_TIMEOUT_SECS = 15
 
 
@@ -86,15 +97,14 @@ class RawClient:
 
     async def settle(self) -> None:
         """Wait until every event sent before has been handled: a tab's events are handled in order."""
-        value = secrets.choice(["open", "closed", "all"])
         mark = len(self.received)
-        await self.send(f"{CONSOLE}.set_filter_status", {"value": value})
-        # An unchanged value sends no reply: switch through two values so one of them answers.
-        other = "all" if value != "all" else "open"
-        await self.send(f"{CONSOLE}.set_filter_status", {"value": other})
+        # set_sound keeps only the tab's own preference, so it answers anyone. An unchanged value sends
+        # no reply: switch it on, then off, and wait for the second.
+        await self.send(f"{CONSOLE}.set_sound", {"on": True})
+        await self.send(f"{CONSOLE}.set_sound", {"on": False})
         deadline = time.monotonic() + REPLY_TIMEOUT_SECS
         while time.monotonic() < deadline:
-            if any(f'"filter_status_rx_state_": "{other}"' in json.dumps(d) for d in self.received[mark:]):
+            if any('"sound_rx_state_": "off"' in json.dumps(d) for d in self.received[mark:]):
                 return
             await asyncio.sleep(0.02)
         raise TimeoutError("the tab's events were not handled in time")
@@ -231,6 +241,11 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
                         await attacker.send(f"{CONSOLE}.mark_read", {})
                         await attacker.send(f"{CONSOLE}.load_earlier", {})
                         await attacker.send(f"{CONSOLE}.typing", {"text": "pwned"})
+                        # The inbox's handlers would list conversations with their last message.
+                        await attacker.send(f"{CONSOLE}.refresh_inbox", {"version": 10**6})
+                        await attacker.send(f"{CONSOLE}.set_filter_product", {"value": PRODUCT})
+                        await attacker.send(f"{CONSOLE}.set_filter_status", {"value": "all"})
+                        await attacker.send(f"{CONSOLE}.show_more_conversations", {})
                 for attacker in attackers:
                     await attacker.settle()
                 await asyncio.sleep(1.0)  # anything published would reach the shopper's room by now
@@ -264,6 +279,7 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
             assert delta.get("selected_customer_rx_state_", "") == ""
             assert delta.get("selected_product_rx_state_", {}).get("id", "") == ""
             assert not delta.get("earlier_rx_state_")
+            assert not delta.get("conversations_rx_state_"), "a signed-out client got the inbox"
         assert '"messages_rx_state_": [{' not in received
         redirects = [
             e
@@ -271,9 +287,9 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
             for e in d.get("events", [])
             if e.get("name") == "_redirect" and e.get("payload", {}).get("path") == "/agent/login"
         ]
-        # load_console, open_conversation, send_reply and set_status answer a signed-out call with the sign-in
-        # page: proof that the calls reached the handlers (twice each).
-        assert len(redirects) >= 8, f"the staff handlers were not reached: {attacker.received}"
+        # load_console, open_conversation, send_reply, set_status and the inbox's handlers answer a signed-out
+        # call with the sign-in page: proof that the calls reached the handlers (twice each).
+        assert len(redirects) >= 16, f"the staff handlers were not reached: {attacker.received}"
 
     assert room_changes == [], f"the attack changed the conversation's live room: {room_changes}"
     assert control_seen, "the shopper's tab was not live in the room, so it proved nothing"

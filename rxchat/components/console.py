@@ -4,7 +4,7 @@ import reflex as rx
 
 from rxchat.components.layout import refusal
 from rxchat.components.message import load_earlier_button, message_bubble, typing_indicator
-from rxchat.components.reactions import on_new_shopper_message, read_marker
+from rxchat.components.reactions import on_inbox_change, on_new_shopper_message, read_marker
 from rxchat.components.sound import new_message_chime, sound_switch
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.states.auth import AgentAuthState
@@ -62,58 +62,54 @@ def login_form() -> rx.Component:
     )
 
 
-def _visible(row: ConversationRow):
-    product_ok = (AgentConsoleState.filter_product == "") | (row.product_id == AgentConsoleState.filter_product)
-    status_ok = (AgentConsoleState.filter_status == "all") | (row.status == AgentConsoleState.filter_status)
-    return product_ok & status_ok
-
-
 def inbox_item(row: ConversationRow) -> rx.Component:
-    return rx.cond(
-        _visible(row),
-        rx.box(
-            rx.hstack(
-                rx.text(
-                    rx.cond(row.customer_name != "", row.customer_name, row.shopper_label),
-                    weight="bold",
-                    size="2",
-                    trim="both",
-                ),
-                rx.spacer(),
-                rx.cond(
-                    row.unread > 0,
-                    rx.badge(
-                        row.unread, color_scheme="red", variant="solid", radius="full", data_testid="agent-unread-count"
-                    ),
-                ),
-                align="center",
-            ),
-            rx.text(row.product_name, size="1", color=rx.color("accent", 11)),
+    return rx.box(
+        rx.hstack(
             rx.text(
-                rx.cond(row.last_author == "agent", "You: ", "") + row.last_message,
-                size="1",
-                color=rx.color("gray", 11),
-                class_name="inbox-preview",
+                rx.cond(row.customer_name != "", row.customer_name, row.shopper_label),
+                weight="bold",
+                size="2",
+                trim="both",
             ),
-            rx.hstack(
-                rx.moment(row.last_activity, from_now=True, font_size="11px", opacity="0.7"),
-                rx.cond(row.status == "closed", rx.badge("closed", size="1", variant="soft", color_scheme="gray")),
-                spacing="2",
+            # With a name given, the handle still tells apart two shoppers of the same name.
+            rx.cond(row.customer_name != "", rx.text(row.shopper_label, size="1", color=rx.color("gray", 10))),
+            rx.spacer(),
+            rx.cond(
+                row.unread > 0,
+                rx.badge(
+                    row.unread, color_scheme="red", variant="solid", radius="full", data_testid="agent-unread-count"
+                ),
             ),
-            on_click=AgentConsoleState.open_conversation(row.conversation),
-            data_testid="agent-conversation-item",
-            data_product_id=row.product_id,
-            data_conversation=row.conversation,
-            class_name=rx.cond(
-                row.conversation == AgentConsoleState.selected, "inbox-item inbox-item-active", "inbox-item"
-            ),
-            role="button",
-            tab_index=0,
+            align="center",
+            spacing="2",
         ),
+        rx.text(row.product_name, size="1", color=rx.color("accent", 11)),
+        rx.text(
+            rx.cond(row.last_author == "agent", "You: ", "") + row.last_message,
+            size="1",
+            color=rx.color("gray", 11),
+            class_name="inbox-preview",
+        ),
+        rx.hstack(
+            rx.moment(row.last_activity, from_now=True, font_size="11px", opacity="0.7"),
+            rx.cond(row.status == "closed", rx.badge("closed", size="1", variant="soft", color_scheme="gray")),
+            spacing="2",
+        ),
+        on_click=AgentConsoleState.open_conversation(row.conversation),
+        data_testid="agent-conversation-item",
+        data_product_id=row.product_id,
+        data_conversation=row.conversation,
+        class_name=rx.cond(
+            row.conversation == AgentConsoleState.selected, "inbox-item inbox-item-active", "inbox-item"
+        ),
+        role="button",
+        tab_index=0,
     )
 
 
 def inbox() -> rx.Component:
+    own_view = AgentConsoleState.own_view
+    rows = rx.cond(own_view, AgentConsoleState.conversations, InboxState.open_rows)
     return rx.vstack(
         rx.hstack(
             rx.select.root(
@@ -138,11 +134,21 @@ def inbox() -> rx.Component:
             class_name="console-filters",
         ),
         rx.box(
-            rx.foreach(InboxState.conversations, inbox_item),
+            rx.foreach(rows, inbox_item),
             rx.cond(
-                InboxState.conversations.length() == 0,
-                rx.text("No conversations yet.", size="2", color=rx.color("gray", 10), padding="12px"),
+                rows.length() == 0,
+                rx.text("No conversations here yet.", size="2", color=rx.color("gray", 10), padding="12px"),
             ),
+            rx.cond(
+                rx.cond(own_view, AgentConsoleState.inbox_has_more, InboxState.more_open),
+                rx.button(
+                    "Show more",
+                    on_click=AgentConsoleState.show_more_conversations,
+                    variant="soft",
+                    data_testid="agent-inbox-more",
+                ),
+            ),
+            rx.cond(own_view, on_inbox_change()),
             data_testid="agent-inbox",
             class_name="inbox-list",
         ),

@@ -15,6 +15,7 @@ so the event's dispatch used to delay the very message it marks (bench/README.md
 import reflex as rx
 
 from rxchat.states.console import AgentConsoleState
+from rxchat.states.inbox import InboxState
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import ChatWidgetState
 
@@ -43,6 +44,16 @@ def record_marker(record: rx.Var[str], rest: rx.RestProp) -> rx.Component:
 def read_marker(seq: rx.Var[int], rest: rx.RestProp) -> rx.Component:
     """Console: what it shows counts as read by staff."""
     return rx.box(rest, on_mount=AgentConsoleState.mark_read.debounce(MARK_AFTER_MS), data_seq=seq, display="none")
+
+
+@rx.memo
+def inbox_marker(version: rx.Var[int], rest: rx.RestProp) -> rx.Component:
+    """Console: the shared inbox ticked; this tab re-reads its view of it."""
+    return rx.box(rest, on_mount=AgentConsoleState.refresh_inbox(version), display="none")
+
+
+def on_inbox_change() -> rx.Component:
+    return inbox_marker(version=InboxState.version, key=InboxState.version)
 
 
 def on_new_reply(marker) -> rx.Component:

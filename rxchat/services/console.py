@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rxchat.clock import iso
+from rxchat.clock import iso, utcnow
 from rxchat.models import AgentPublic, ChatMessage, ChatSession, ConversationSummary, MessagePublic, Product
 from rxchat.services import agents, chat, errors, ids
 from rxchat.services.publish import publish
 
-INBOX_SIZE = 100  # conversations the console lists, most recent activity first
+INBOX_SIZE = 100  # conversations the console lists at first, most recent activity first
+INBOX_MAX = 500  # and at most, after "Show more"
 PREVIEW_CHARS = 120
 
 
@@ -45,7 +46,7 @@ async def list_conversations(
         .join(Product, Product.id == ChatSession.product_id, isouter=True)
         .where(ChatSession.is_active.is_(True))
         .order_by(col(ChatSession.last_activity).desc())
-        .limit(max(1, min(limit, 500)))
+        .limit(max(1, min(limit, INBOX_MAX)))
     )
     if product_id:
         query = query.where(ChatSession.product_id == product_id)
@@ -69,6 +70,22 @@ async def list_conversations(
         for s, m, product_name, unread_count in rows
         if not chat.is_expired(s)
     ]
+
+
+async def count_unread(db: AsyncSession) -> int:
+    """Shopper messages staff have not read yet, across every conversation (the console's title and badge)."""
+    query = (
+        select(sa.func.count(ChatMessage.id))
+        .join(ChatSession, ChatMessage.session_id == ChatSession.id)
+        .where(
+            ChatSession.is_active.is_(True),
+            ChatSession.last_seq > ChatSession.agent_read_seq,  # only threads with something unread
+            ChatMessage.author == "shopper",
+            ChatMessage.seq > ChatSession.agent_read_seq,
+            sa.not_(chat.idle_expired_clause(utcnow())),  # as the inbox leaves them out
+        )
+    )
+    return (await db.exec(query)).one()
 
 
 _SESSION_BY_HANDLE = select(ChatSession).where(ChatSession.public_id == sa.bindparam("handle"))  # built once

@@ -10,10 +10,10 @@ import uuid
 import reflex as rx
 
 from rxchat import db, realtime
-from rxchat.services import chat, console
+from rxchat.services import chat, console, ids
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
-from rxchat.states.inbox import INBOX_KEY, InboxState
+from rxchat.states.inbox import INBOX_KEY, ConversationRow, InboxState, read_default_view, to_rows
 from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
 from rxchat.states.shared import join
@@ -26,6 +26,11 @@ REPLY_INPUT_ID = "agent-reply-input"
 class AgentConsoleState(EarlierPages, AgentAuthState):
     filter_product: str = ""  # "" means every product
     filter_status: str = "open"  # open | closed | all
+    inbox_limit: int = console.INBOX_SIZE
+    # This tab's own view of the inbox, once a filter or "Show more" leaves the shared default view.
+    conversations: list[ConversationRow] = []
+    inbox_has_more: bool = False
+    _inbox_version: int = -1  # the shared inbox's version this tab's own view was read at
     products: list[ProductView] = []
     # The open conversation's public id, kept in this tab's sessionStorage so a reload or a
     # server restart (which starts every tab's server state afresh) reopens it.
@@ -45,11 +50,16 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
         realtime.watch_console(self.router.session.client_token)
+        inbox = await join(self, InboxState, INBOX_KEY)
+        self._inbox_version = inbox.version  # before reading: a change from now on is read again
         async with db.session() as s:
             self.products = [product_view(p) for p in await chat.list_products(s)]
-            summaries = await console.list_conversations(s)
-        inbox = await join(self, InboxState, INBOX_KEY)
-        inbox._replace(summaries)
+            default_view = await read_default_view(s)
+            unread = await console.count_unread(s)
+        inbox._show(default_view)  # the inbox may be new (a restart)
+        if inbox.unread_total != unread:
+            inbox.unread_total = unread
+        await self._read_inbox()
         if self.selected:
             return AgentConsoleState.open_conversation(self.selected)
 
@@ -58,13 +68,60 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         """Only this browser's preference: no staff data, so no sign-in check."""
         self.sound = "on" if on is True else "off"
 
+    @rx.var
+    def own_view(self) -> bool:
+        """Whether this tab lists its own view rather than the shared default one."""
+        return self.filter_product != "" or self.filter_status != "open" or self.inbox_limit != console.INBOX_SIZE
+
+    async def _read_inbox(self) -> None:
+        """This tab's own view from the database; vars set only on a change (each is resent)."""
+        rows, has_more = [], False
+        if self.own_view:
+            async with db.session() as s:
+                summaries = await console.list_conversations(
+                    s,
+                    product_id=self.filter_product or None,
+                    status=None if self.filter_status == "all" else self.filter_status,
+                    limit=self.inbox_limit + 1,
+                )
+            rows, has_more = to_rows(summaries, self.inbox_limit)
+        if rows != self.conversations:
+            self.conversations = rows
+        if has_more != self.inbox_has_more:
+            self.inbox_has_more = has_more
+
+    @rx.event
+    async def refresh_inbox(self, version: int):
+        """The shared inbox ticked: re-read this tab's own view, once per version."""
+        if version == self._inbox_version:
+            return
+        if await self._require_agent() is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self._inbox_version = version if isinstance(version, int) else -1
+        await self._read_inbox()
+
     @rx.event
     async def set_filter_product(self, value: str):
-        self.filter_product = "" if value == "all" else value
+        if await self._require_agent() is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self.filter_product = value if ids.is_valid_product_id(value) and value != "all" else ""
+        self.inbox_limit = console.INBOX_SIZE
+        await self._read_inbox()
 
     @rx.event
     async def set_filter_status(self, value: str):
+        if await self._require_agent() is None:
+            return rx.redirect(LOGIN_ROUTE)
         self.filter_status = value if value in ("open", "closed", "all") else "open"
+        self.inbox_limit = console.INBOX_SIZE
+        await self._read_inbox()
+
+    @rx.event
+    async def show_more_conversations(self):
+        if await self._require_agent() is None:
+            return rx.redirect(LOGIN_ROUTE)
+        self.inbox_limit = min(self.inbox_limit + console.INBOX_SIZE, console.INBOX_MAX)
+        await self._read_inbox()
 
     @rx.event
     async def open_conversation(self, conversation: str):

@@ -1,15 +1,21 @@
-"""The staff inbox, shared by every open console (a handful of agents, never shoppers).
+"""The staff inbox: what every open console shares, and the rows a console lists.
 
-Linked under one key by consoles after sign-in; it holds conversation
-summaries by public handle only. Filters and selection are per tab, in
-AgentConsoleState.
+`InboxState` is linked under one key by consoles after sign-in (a handful of
+agents, never shoppers). It holds the default view every console starts on,
+the newest open conversations of every product, so a change costs one query
+and one update of each console; plus the unread count and two counters.
+A console with a filter or a longer list reads its own view
+(AgentConsoleState) and re-reads it when `version` ticks, so a filter finds
+every matching conversation, not just those among the newest hundred.
 """
 
 import dataclasses
 
 import reflex as rx
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.models import ConversationSummary
+from rxchat.services import console
 from rxchat.states.shared import SendsChangesOnce
 
 INBOX_KEY = "staffinbox"
@@ -35,15 +41,28 @@ def to_row(summary: ConversationSummary) -> ConversationRow:
     )
 
 
+def to_rows(summaries: list[ConversationSummary], limit: int) -> tuple[list[ConversationRow], bool]:
+    """The first `limit` rows, and whether there are more (the summaries were read `limit + 1` long)."""
+    return [to_row(summary) for summary in summaries[:limit]], len(summaries) > limit
+
+
+async def read_default_view(db: AsyncSession) -> list[ConversationSummary]:
+    return await console.list_conversations(db, status="open", limit=console.INBOX_SIZE + 1)
+
+
 class InboxState(SendsChangesOnce, rx.SharedState):
-    conversations: list[ConversationRow] = []
-    agents_online: int = 0
+    # The default view: the newest open conversations of every product.
+    open_rows: list[ConversationRow] = []
+    more_open: bool = False
+    version: int = 0  # ticks after every change to conversations: consoles with their own view re-read it
+    unread_total: int = 0  # shopper messages not yet read by staff, across every conversation
     # Ticks when shoppers have written since the last refresh: consoles chime on it (components/sound.py).
     shopper_message_cue: int = 0
 
-    def _replace(self, summaries: list[ConversationSummary]) -> None:
-        self.conversations = [to_row(s) for s in summaries]
-
-    @rx.var
-    def unread_total(self) -> int:
-        return sum(row.unread for row in self.conversations)
+    def _show(self, default_view: list[ConversationSummary]) -> None:
+        """Set only what changed: every var set is sent to every console again."""
+        rows, more = to_rows(default_view, console.INBOX_SIZE)
+        if rows != self.open_rows:
+            self.open_rows = rows
+        if more != self.more_open:
+            self.more_open = more
