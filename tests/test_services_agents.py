@@ -114,6 +114,23 @@ async def test_inbox_lists_conversations_by_public_handle_with_unread_counts(db)
     assert row.unread == 1
 
 
+async def test_unread_count_spans_every_conversation_and_counts_only_shopper_messages_after_the_mark(db):
+    lamp, backpack = await make_session(db), await make_session(db, product_id=OTHER_PRODUCT)
+    assert await console.count_unread(db) == 0
+    for body in ("one", "two", "three"):
+        await chat.post_message(db, chat=lamp, author="shopper", body=body)
+    await chat.post_message(db, chat=backpack, author="agent", body="hello", agent_name="Ann")
+    await chat.post_message(db, chat=backpack, author="shopper", body="hi")
+    assert await console.count_unread(db) == 4, "staff replies are never unread for staff"
+
+    await console.mark_read(db, chat_session=lamp, seq=2)
+    assert await console.count_unread(db) == 2
+    await console.set_status(db, chat_session=backpack, status="closed")
+    assert await console.count_unread(db) == 2, "closing does not read a message"
+    await chat.delete_session(db, chat=backpack)
+    assert await console.count_unread(db) == 1, "an erased conversation has nothing left to read"
+
+
 async def _signed_in_agent(db):
     await agents.create_agent(db, email="ann@example.com", name="Ann", password=PASSWORD)
     return await agents.sign_in(db, email="ann@example.com", password=PASSWORD)
