@@ -104,6 +104,8 @@ def inbox_item(row: ConversationRow) -> rx.Component:
         ),
         role="button",
         tab_index=0,
+        # Enter opens the focused conversation, as on a button (in the page: no event for other keys).
+        custom_attrs={"onKeyDown": rx.Var("(e) => e.key === 'Enter' && e.currentTarget.click()")},
     )
 
 
