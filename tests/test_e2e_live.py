@@ -228,8 +228,12 @@ def test_inbox_filters_and_paging_reach_a_conversation_behind_a_hundred_newer_on
     expect(items.filter(has_text=f"new lamp question {tag}")).to_have_count(1)
     expect(items.filter(has_text=f"new throw question {tag}")).to_have_count(0)
 
+    lamp_items = items.filter(has_text=tag)
+    lamp_items.first.focus()
+    agent.keyboard.press("Space")  # the keyboard opens a conversation too
+    expect(agent.get_by_test_id("agent-thread")).to_contain_text(f"new lamp question {tag}")
     older.focus()
-    agent.keyboard.press("Enter")  # the keyboard opens a conversation too
+    agent.keyboard.press("Enter")
     expect(agent.get_by_test_id("agent-thread")).to_contain_text(f"Older lamp question {tag}")
     agent.get_by_test_id("agent-close-conversation").click()
     expect(older).to_have_count(0)

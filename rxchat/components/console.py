@@ -62,6 +62,14 @@ def login_form() -> rx.Component:
     )
 
 
+OPEN_ON_ENTER_OR_SPACE = """(e) => {
+  if (e.key === "Enter" || e.key === " ") {
+    e.preventDefault();
+    e.currentTarget.click();
+  }
+}"""
+
+
 def inbox_item(row: ConversationRow) -> rx.Component:
     return rx.box(
         rx.hstack(
@@ -104,8 +112,8 @@ def inbox_item(row: ConversationRow) -> rx.Component:
         ),
         role="button",
         tab_index=0,
-        # Enter opens the focused conversation, as on a button (in the page: no event for other keys).
-        custom_attrs={"onKeyDown": rx.Var("(e) => e.key === 'Enter' && e.currentTarget.click()")},
+        # Enter or Space opens the focused conversation, as on a button (in the page: other keys send nothing).
+        custom_attrs={"onKeyDown": rx.Var(OPEN_ON_ENTER_OR_SPACE)},
     )
 
 
