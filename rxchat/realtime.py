@@ -25,9 +25,9 @@ from reflex.istate.manager.token import BaseStateToken
 from reflex.state import StateUpdate
 
 from rxchat import db
-from rxchat.services import console, publish
+from rxchat.services import publish
 from rxchat.settings import settings
-from rxchat.states.inbox import INBOX_KEY, InboxState, read_default_view
+from rxchat.states.inbox import INBOX_KEY, InboxState, read_shared_inbox
 from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 
 logger = logging.getLogger(__name__)
@@ -233,15 +233,12 @@ async def _refresh_inbox() -> None:
         await asyncio.sleep(INBOX_REFRESH_DELAY_SECS)
         cue, _inbox_dirty, _shopper_wrote = _shopper_wrote, False, False
         async with db.session() as s:
-            default_view = await read_default_view(s)
-            unread = await console.count_unread(s)
+            shared = await read_shared_inbox(s)
         async with _app.modify_state(BaseStateToken(ident=INBOX_KEY, cls=InboxState)) as root:
             inbox = await root.get_state(InboxState)
             await _forget_closed_tabs(inbox)
-            inbox._show(default_view)
+            inbox._show(*shared)
             inbox.version += 1  # consoles with a view of their own re-read it (AgentConsoleState.refresh_inbox)
-            if inbox.unread_total != unread:
-                inbox.unread_total = unread
             if cue:
                 inbox.shopper_message_cue += 1
 

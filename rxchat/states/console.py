@@ -13,7 +13,7 @@ from rxchat import db, realtime
 from rxchat.services import chat, console, ids
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
-from rxchat.states.inbox import INBOX_KEY, ConversationRow, InboxState, read_default_view, to_rows
+from rxchat.states.inbox import INBOX_KEY, ConversationRow, InboxState, read_shared_inbox, to_rows
 from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
 from rxchat.states.shared import join
@@ -54,11 +54,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         self._inbox_version = inbox.version  # before reading: a change from now on is read again
         async with db.session() as s:
             self.products = [product_view(p) for p in await chat.list_products(s)]
-            default_view = await read_default_view(s)
-            unread = await console.count_unread(s)
-        inbox._show(default_view)  # the inbox may be new (a restart)
-        if inbox.unread_total != unread:
-            inbox.unread_total = unread
+            shared = await read_shared_inbox(s)
+        inbox._show(*shared)  # the inbox may be new (a restart)
         await self._read_inbox()
         if self.selected:
             return AgentConsoleState.open_conversation(self.selected)

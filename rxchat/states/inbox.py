@@ -46,8 +46,10 @@ def to_rows(summaries: list[ConversationSummary], limit: int) -> tuple[list[Conv
     return [to_row(summary) for summary in summaries[:limit]], len(summaries) > limit
 
 
-async def read_default_view(db: AsyncSession) -> list[ConversationSummary]:
-    return await console.list_conversations(db, status="open", limit=console.INBOX_SIZE + 1)
+async def read_shared_inbox(db: AsyncSession) -> tuple[list[ConversationSummary], int]:
+    """What every console shows alike: the default view (read one longer: are there more?) and the unread count."""
+    default_view = await console.list_conversations(db, status="open", limit=console.INBOX_SIZE + 1)
+    return default_view, await console.count_unread(db)
 
 
 class InboxState(SendsChangesOnce, rx.SharedState):
@@ -59,10 +61,12 @@ class InboxState(SendsChangesOnce, rx.SharedState):
     # Ticks when shoppers have written since the last refresh: consoles chime on it (components/sound.py).
     shopper_message_cue: int = 0
 
-    def _show(self, default_view: list[ConversationSummary]) -> None:
-        """Set only what changed: every var set is sent to every console again."""
+    def _show(self, default_view: list[ConversationSummary], unread: int) -> None:
+        """What `read_shared_inbox` read; set only what changed: every var set is sent to every console again."""
         rows, more = to_rows(default_view, console.INBOX_SIZE)
         if rows != self.open_rows:
             self.open_rows = rows
         if more != self.more_open:
             self.more_open = more
+        if unread != self.unread_total:
+            self.unread_total = unread
