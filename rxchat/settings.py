@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_name_chars: int = 80
     messages_per_minute: int = 20  # per session, UI and API alike
     sessions_per_hour: int = 30  # new sessions per client address
+    legacy_adoptions_per_hour: int = 10  # attempts to adopt an original-system id, per client address
+    legacy_adoptions_per_tab: int = 3  # the same, per tab (Reflex client token), per hour
     session_ttl_days: int = 30  # idle sessions expire after this
     empty_session_ttl_hours: int = 24  # sessions that never got a message
     sweep_interval_seconds: int = 600  # how often the background sweeper runs

@@ -119,9 +119,15 @@ async def _revoke_all(db: AsyncSession, agent_id: int | None, *, kind: str | Non
 async def sign_in(
     db: AsyncSession, *, email: str, password: str, client_address: str | None = None
 ) -> tuple[AgentPublic, str]:
-    """Check credentials and start a console sign-in; returns the agent and the secret token."""
-    keys = [f"email:{str(email).strip().lower()[:254]}", f"address:{client_address or 'unknown'}"]
-    await limits.check_sign_in(*keys)
+    """Check credentials and start a console sign-in; returns the agent and the secret token.
+
+    The attempt is counted for the client address and the email before anything is looked up or hashed
+    (`limits.count_sign_in`, RateLimited past the limit), so parallel guesses are capped as serial ones.
+    A success gives its attempt back and forgets the email's failures.
+    """
+    email_key = f"email:{str(email).strip().lower()[:254]}"
+    address_key = f"address:{client_address or 'unknown'}"
+    await limits.count_sign_in(address_key, email_key)
     try:
         address = normalize_email(email)
     except errors.InvalidInput:
@@ -133,9 +139,8 @@ async def sign_in(
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        await limits.record_failed_sign_in(*keys)
-        raise InvalidCredentials()
-    await limits.clear_sign_in(keys[0])
+        raise InvalidCredentials()  # the attempt stays counted
+    await limits.sign_in_succeeded(email_key=email_key, address_key=address_key)
     token = await _issue(db, agent, kind="console", ttl=CONSOLE_SIGN_IN_TTL)
     return _to_public(agent), token
 

@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
-from rxchat.services import ids
+from rxchat.services import ids, limits
 from rxchat.services.chat import empty_expired_clause, idle_expired_clause, is_expired
 from rxchat.services.publish import publish
 from rxchat.settings import settings
@@ -175,7 +175,14 @@ async def sweep_once(
 # --- adopting the original system's ids -------------------------------------------------------------------------
 
 
-async def adopt_legacy_session(db: AsyncSession, *, product_id: str, legacy_id: str) -> ChatSession | None:
+async def adopt_legacy_session(
+    db: AsyncSession,
+    *,
+    product_id: str,
+    legacy_id: str,
+    client_address: str | None = None,
+    tab: str | None = None,
+) -> ChatSession | None:
     """Give a live conversation of the original system a strong id; None unless there is one to adopt.
 
     `legacy_id` must have the original format (`session_{timestamp}_{random}_{fingerprint}`) and be the exact
@@ -183,9 +190,16 @@ async def adopt_legacy_session(db: AsyncSession, *, product_id: str, legacy_id: 
     committed; from then on the old id matches nothing (and `find_session` never accepts the legacy format
     at all, so only this function ever looks one up). Two tabs adopting at once: one gets the session, the
     other None.
+
+    A well-formed id is counted before the lookup against `client_address` and `tab` (the caller's Reflex
+    client token): past RXCHAT_LEGACY_ADOPTIONS_PER_HOUR per address (None shares one "unknown" address) or
+    RXCHAT_LEGACY_ADOPTIONS_PER_TAB per tab in an hour, this raises `errors.RateLimited` and looks nothing
+    up, so the ids cannot be guessed in bulk. The caller should then leave its record alone (the id may be
+    real) rather than treat it as unknown.
     """
     if not ids.is_legacy_session_id(legacy_id) or not ids.is_valid_product_id(product_id):
         return None
+    await limits.check_legacy_adoption(client_address=client_address, tab=tab)
     query = select(ChatSession).where(ChatSession.session_id == legacy_id, ChatSession.product_id == product_id)
     chat = (await db.exec(query)).first()
     if chat is None or not chat.is_active or is_expired(chat):

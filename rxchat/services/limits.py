@@ -1,10 +1,18 @@
 """Rate limits the services enforce, so the widget and the HTTP API share them.
 
-Two limits, both moving windows:
+Moving windows, each counted by a `hit` that both counts and refuses in one
+step (in Redis one Lua script, in process no await between the two), so events
+sent in parallel are capped exactly as serial ones are:
 - messages per conversation per minute (settings.messages_per_minute), keyed by
   a digest of the session's secret id, never by the id itself;
-- new sessions per client address per hour (settings.sessions_per_hour).
-A limit of 0 or less switches that limit off (benchmarks).
+- new sessions per client address per hour (settings.sessions_per_hour);
+- staff sign-in attempts per email and per client address, counted before the
+  password is checked; a successful sign-in gives its attempt back
+  (FAILED_SIGN_INS_ALLOWED in FAILED_SIGN_IN_WINDOW_MINUTES);
+- attempts to adopt an id of the original system, per client address and per
+  tab, counted before the lookup (settings.legacy_adoptions_per_hour,
+  settings.legacy_adoptions_per_tab).
+A settings limit of 0 or less switches that limit off (benchmarks).
 
 Storage follows the deployment: in memory when REFLEX_REDIS_URL is unset (one
 process; `LocalMovingWindows`, below), in Redis through the `limits` library
@@ -68,12 +76,20 @@ class LocalMovingWindows:
         self._hits = {key: entry for key, entry in self._hits.items() if entry[1] and entry[1][-1] > now - entry[0]}
 
     async def hit(self, item: RateLimitItem, *identifiers: str) -> bool:
+        # No await from the count to the append: under asyncio the check and the hit are one step, so
+        # concurrent callers can never all pass the same free slot.
         now = time.monotonic()
         hits = self._recent(item, identifiers, now)
         if len(hits) >= item.amount:
             return False
         hits.append(now)
         return True
+
+    async def refund(self, item: RateLimitItem, *identifiers: str) -> None:
+        """Give back the newest hit of that window (an event that turned out not to count)."""
+        entry = self._hits.get(item.key_for(*identifiers))
+        if entry is not None and entry[1]:
+            entry[1].pop()
 
     async def test(self, item: RateLimitItem, *identifiers: str) -> bool:
         return len(self._recent(item, identifiers, time.monotonic())) < item.amount
@@ -111,18 +127,55 @@ def _limiter() -> MovingWindowRateLimiter | LocalMovingWindows:
     return limiter
 
 
+async def _refund(
+    limiter: MovingWindowRateLimiter | LocalMovingWindows, item: RateLimitItem, *identifiers: str
+) -> None:
+    """Take the newest hit out of a window. In Redis a moving window is a list of hit times, newest first
+    (the `limits` library's acquire_moving_window.lua pushes on the left), so that is one LPOP."""
+    if isinstance(limiter, LocalMovingWindows):
+        await limiter.refund(item, *identifiers)
+        return
+    bridge = limiter.storage.bridge
+    await bridge.get_connection().lpop(bridge.prefixed_key(item.key_for(*identifiers)))
+
+
+Window = tuple[RateLimitItem, tuple[str, ...]]
+
+
 async def _hit(item: RateLimitItem, *identifiers: str, refusal: str | None = None) -> None:
     """Count one event; over the limit, raise RateLimited with the seconds until a slot frees."""
+    await _hit_all([(item, identifiers)], refusal=refusal)
+
+
+async def _hit_all(windows: list[Window], *, refusal: str | None = None) -> None:
+    """Count one event in every window, in order; RateLimited if any is full.
+
+    Each window is hit atomically (count and refusal in one step). When one refuses, the hits already
+    made in the windows before it are given back, so an event counts in every window or in none: an
+    attempt refused for its address does not use up its email's (or tab's) allowance.
+    `refusal` may name {minutes} and {seconds} until a slot frees.
+    """
     limiter = _limiter()
+    counted: list[Window] = []
     try:
-        if await limiter.hit(item, *identifiers):
+        for item, identifiers in windows:
+            if not await limiter.hit(item, *identifiers):
+                stats = await limiter.get_window_stats(item, *identifiers)
+                break
+            counted.append((item, identifiers))
+        else:
             return
-        stats = await limiter.get_window_stats(item, *identifiers)
     except Exception as error:  # noqa: BLE001  (storage down: do not take chat down with it)
         logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
         return
+    try:
+        for counted_item, counted_identifiers in counted:
+            await _refund(limiter, counted_item, *counted_identifiers)
+    except Exception as error:  # noqa: BLE001  (the refusal stands; the window keeps one hit too many)
+        logger.warning("rate limit storage failed, hit not given back: %s", type(error).__name__)
     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-    raise errors.RateLimited(retry_after, refusal.format(minutes=math.ceil(retry_after / 60)) if refusal else None)
+    message = refusal.format(minutes=math.ceil(retry_after / 60), seconds=retry_after) if refusal else None
+    raise errors.RateLimited(retry_after, message)
 
 
 async def check_message(*, session_id: str) -> None:
@@ -154,38 +207,51 @@ def _sign_in_item() -> RateLimitItem:
     return RateLimitItemPerMinute(FAILED_SIGN_INS_ALLOWED, FAILED_SIGN_IN_WINDOW_MINUTES)
 
 
-async def check_sign_in(*keys: str) -> None:
-    """Refuse a sign-in attempt while any key (an email, an address) has too many recent failures."""
+async def count_sign_in(*keys: str) -> None:
+    """One sign-in attempt, counted against every key (the client address, then the email) BEFORE the
+    password is checked; RateLimited while a key holds FAILED_SIGN_INS_ALLOWED attempts in the window.
+
+    The count and the refusal are one atomic hit, so guesses sent in parallel (from many sockets or
+    workers) are capped exactly as serial ones: at most FAILED_SIGN_INS_ALLOWED of them reach the
+    password hash. A failed attempt keeps its place in the window; a successful one gives it back
+    (`sign_in_succeeded`), so the window counts failures and attempts still being checked.
+    """
+    await _hit_all(
+        [(_sign_in_item(), ("sign-in", key)) for key in keys],
+        refusal="Too many failed sign-ins. Please wait {seconds} seconds and try again.",
+    )
+
+
+async def sign_in_succeeded(*, email_key: str, address_key: str) -> None:
+    """A successful sign-in: forget that email's failures, and give the attempt back to the address
+    (which keeps its count of failures, as before the attempt)."""
     limiter, item = _limiter(), _sign_in_item()
     try:
-        for key in keys:
-            if not await limiter.test(item, "sign-in", key):
-                stats = await limiter.get_window_stats(item, "sign-in", key)
-                retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-                raise errors.RateLimited(
-                    retry_after, f"Too many failed sign-ins. Please wait {retry_after} seconds and try again."
-                )
-    except errors.RateLimited:
-        raise
-    except Exception as error:  # noqa: BLE001
-        logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
-
-
-async def record_failed_sign_in(*keys: str) -> None:
-    limiter, item = _limiter(), _sign_in_item()
-    try:
-        for key in keys:
-            await limiter.hit(item, "sign-in", key)
-    except Exception as error:  # noqa: BLE001
-        logger.warning("rate limit storage failed, limit skipped: %s", type(error).__name__)
-
-
-async def clear_sign_in(key: str) -> None:
-    """A successful sign-in forgets that email's failures."""
-    try:
-        await _limiter().clear(_sign_in_item(), "sign-in", key)
+        await limiter.clear(item, "sign-in", email_key)
+        await _refund(limiter, item, "sign-in", address_key)
     except Exception as error:  # noqa: BLE001
         logger.warning("rate limit storage failed: %s", type(error).__name__)
+
+
+async def check_legacy_adoption(*, client_address: str | None, tab: str | None) -> None:
+    """One attempt to adopt an id of the original system, counted before the lookup; RateLimited past
+    settings.legacy_adoptions_per_hour from the client address (None counts as one shared "unknown"
+    address) or settings.legacy_adoptions_per_tab from the tab (per hour too; no tab, no tab limit).
+
+    A hit takes over a live conversation, so these ids must not be guessable in bulk: each attempt is
+    counted atomically, and parallel guesses are capped as serial ones are. The tab is counted by a digest.
+    """
+    windows: list[Window] = []
+    if settings.legacy_adoptions_per_tab > 0 and tab:
+        digest = hashlib.sha256(tab.encode()).hexdigest()[:32]
+        windows.append((RateLimitItemPerHour(settings.legacy_adoptions_per_tab), ("legacy-tab", digest)))
+    if settings.legacy_adoptions_per_hour > 0:
+        address = client_address or "unknown"
+        windows.append((RateLimitItemPerHour(settings.legacy_adoptions_per_hour), ("legacy-address", address)))
+    if windows:
+        await _hit_all(
+            windows, refusal="Too many earlier conversations were looked up. Please try again in {minutes} minutes."
+        )
 
 
 async def reset() -> None:
