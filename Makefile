@@ -8,16 +8,17 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export REFLEX_USE_NPM := 1
 export REFLEX_CHECK_LATEST_VERSION := false
 
-.PHONY: run test setup setup-test browser
+.PHONY: run test setup setup-test browser lock lock-python
 
-$(VENV)/.installed: requirements.txt
+# constraints.txt pins every Python package, dependencies included (see `lock-python`).
+$(VENV)/.installed: requirements.txt constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --upgrade pip -c constraints.txt
+	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
-	$(PY) -m pip install -q -r requirements-test.txt
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt constraints.txt
+	$(PY) -m pip install -q -r requirements-test.txt -c constraints.txt
 	touch $@
 
 setup: $(VENV)/.installed
@@ -35,3 +36,26 @@ run: setup
 
 test: setup-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the JS lock on purpose (README, "Pinned dependencies"): Reflex resolves every frontend
+# package afresh and writes reflex.lock/package-lock.json; reflex.lock/package.json stays, so
+# pins put into its "overrides" are kept. Then a clean build from the new lock, as every clone
+# does, must leave it as it is.
+lock: setup
+	rm -rf .web reflex.lock/package-lock.json
+	$(VENV)/bin/reflex export --frontend-only --no-zip
+	set -e; resolved=$$(mktemp -d); trap 'rm -rf "$$resolved"' EXIT; cp reflex.lock/* "$$resolved"; rm -rf .web; \
+	$(VENV)/bin/reflex export --frontend-only --no-zip; \
+	diff -r "$$resolved" reflex.lock || { echo "a clean build from the new lock rewrote it (diff above)" >&2; exit 1; }
+	git --no-pager diff --stat -- reflex.lock
+
+# Refresh constraints.txt on purpose: resolve both requirements files afresh in a scratch venv, freeze it.
+lock-python:
+	set -e; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	python3 -m venv "$$scratch/venv"; \
+	"$$scratch/venv/bin/python" -m pip install -q --upgrade pip; \
+	"$$scratch/venv/bin/python" -m pip install -q -r requirements.txt -r requirements-test.txt; \
+	{ echo "# Every Python package the venv holds (requirements.txt and requirements-test.txt with all their"; \
+	  echo "# dependencies), pinned: the Makefile installs with -c constraints.txt. Regenerate with \`make lock-python\`."; \
+	  "$$scratch/venv/bin/python" -m pip freeze --all --exclude setuptools; } > constraints.txt
+	git --no-pager diff --stat -- constraints.txt
