@@ -10,7 +10,12 @@ the Reflex side of that door:
   so a burst of messages costs one query): the default view every console
   shares, the unread count, and a tick for consoles with a view of their own;
 - presence: open consoles are watched, and only a change between "some agent
-  online" and "none" is pushed to the widgets that are open, never a heartbeat.
+  online" and "none" is pushed to the widgets that are open, never a heartbeat;
+- ended tabs: a tab whose socket has gone, or a console whose sign-in ended
+  (signed out anywhere, password reset, agent deactivated: checked every
+  SIGN_IN_CHECK_SECS), leaves its rooms and the inbox and forgets who it was
+  (`_leave_tab` of its states), so nothing reaches it afterwards and its
+  token is worth nothing to anyone who finds it; a console is sent to sign-in.
 """
 
 import asyncio
@@ -24,15 +29,16 @@ import reflex as rx
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import StateUpdate
 
-from rxchat import db
-from rxchat.services import publish
+from rxchat import db, live_keys, redaction, reflex_internals
+from rxchat.services import agents, publish
 from rxchat.settings import settings
-from rxchat.states.inbox import INBOX_KEY, InboxState, read_shared_inbox
+from rxchat.states.inbox import InboxState, read_shared_inbox
 from rxchat.states.room import TYPING_TTL_SECS, ConversationRoomState, room_key
 
 logger = logging.getLogger(__name__)
 
 PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
+SIGN_IN_CHECK_SECS = 0.5  # how often open consoles' sign-ins are checked against the database
 # The inbox re-read waits this long: it never delays a delivery, and the changes of that moment (a message,
 # its read mark, the reply) cost one re-read of the list and one update of each console, not one each.
 INBOX_REFRESH_DELAY_SECS = 0.2
@@ -87,29 +93,28 @@ class ConsoleRegistry:
 _consoles = ConsoleRegistry()
 _widget_tokens: dict[str, type] = {}  # open widget tab token -> its state class
 _agents_online = False
-
-
-class _SharedTokensNeedNoSocket(logging.Filter):
-    """`app.modify_state` on a shared state also offers the change to the shared token itself, which
-    no browser holds, and Reflex warns about it on every change (the members get it through the
-    fan-out). Drop just that warning: it filled the log with a line or two per message."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if not text.startswith("Attempting to send delta to disconnected client"):
-            return True
-        return not (f"'{INBOX_KEY}'" in text or f"'{room_key('')}" in text)
+# Tabs of this process holding something of a person's (a joined conversation, a sign-in): tab token ->
+# the state classes to end (`_leave_tab`) when its socket goes. Consoles also keep their sign-in token.
+_held_tabs: dict[str, set[type]] = {}
+_console_sign_ins: dict[str, tuple[type, str]] = {}
 
 
 def install(app: rx.App) -> None:
-    """Route published events into live rooms of this app and start the presence watch."""
+    """Route published events into live rooms of this app, gate its sockets, start the watches."""
     global _app
     _app = app
-    reflex_app_log = logging.getLogger("reflex.app")
-    if not any(isinstance(f, _SharedTokensNeedNoSocket) for f in reflex_app_log.filters):
-        reflex_app_log.addFilter(_SharedTokensNeedNoSocket())
+    redaction.install()
     publish.add_publisher(_on_event)
+    reflex_internals.install_connection_gate(_tab_gone)
+    app.register_lifespan_task(_settle_link_keys)
     app.register_lifespan_task(_presence_loop)
+    app.register_lifespan_task(_sign_in_watch)
+
+
+@contextlib.asynccontextmanager
+async def _settle_link_keys():
+    await live_keys.load()  # before the server takes a connection
+    yield
 
 
 def _spawn(coroutine) -> None:
@@ -168,7 +173,7 @@ async def send_to_other_members(room: ConversationRoomState, own_token: str) -> 
     update = StateUpdate(delta=delta)
     for token in list(room._linked_from):
         if token != own_token and await _connected(token):
-            await namespace.emit_update(update, token)
+            await reflex_internals.send_update(_app, token, update)
 
 
 def _on_event(event: publish.Event) -> Awaitable[None] | None:
@@ -234,7 +239,7 @@ async def _refresh_inbox() -> None:
         cue, _inbox_dirty, _shopper_wrote = _shopper_wrote, False, False
         async with db.session() as s:
             shared = await read_shared_inbox(s)
-        async with _app.modify_state(BaseStateToken(ident=INBOX_KEY, cls=InboxState)) as root:
+        async with _app.modify_state(BaseStateToken(ident=live_keys.inbox_key(), cls=InboxState)) as root:
             inbox = await root.get_state(InboxState)
             await _forget_closed_tabs(inbox)
             inbox._show(*shared)
@@ -253,15 +258,19 @@ async def _forget_closed_tabs(shared: rx.SharedState) -> None:
 # Presence ---------------------------------------------------------------
 
 
-def watch_console(token: str) -> None:
-    """A console tab is open; presence counts it while its socket is connected."""
+def watch_console(token: str, state_cls: type, sign_in_token: str) -> None:
+    """A console tab is open under this sign-in; presence counts it while its socket is connected,
+    and it is ended when the socket goes or the sign-in ends."""
     if _app is not None:
+        hold_tab(token, state_cls)
+        _console_sign_ins[token] = (state_cls, sign_in_token)
         _spawn(_change_consoles(_consoles.add, token))
 
 
 def leave_console(token: str) -> None:
     """A console tab signed out or left the console."""
     if _app is not None:
+        _console_sign_ins.pop(token, None)
         _spawn(_change_consoles(_consoles.discard, token))
 
 
@@ -280,10 +289,7 @@ def agents_online() -> bool:
 
 
 async def _connected(token: str) -> bool:
-    namespace = _app.event_namespace if _app else None
-    if namespace is None:
-        return False
-    return await namespace._token_manager.is_token_connected(token)
+    return _app is not None and await reflex_internals.is_connected(_app, token)
 
 
 async def check_presence() -> None:
@@ -322,3 +328,58 @@ async def settle() -> None:
     """Wait for in-flight live updates (tests and shutdown)."""
     while _tasks:
         await asyncio.gather(*list(_tasks), return_exceptions=True)
+
+
+# Ended tabs -------------------------------------------------------------------
+
+
+def hold_tab(token: str, state_cls: type) -> None:
+    """This tab's `state_cls` now holds something of a person's: end it (`_leave_tab`) when the tab goes."""
+    _held_tabs.setdefault(token, set()).add(state_cls)
+
+
+async def _tab_gone(app: rx.App, token: str) -> None:
+    """A tab's socket went (the connection gate's hook): unless it came back, end what it holds."""
+    if token in _held_tabs:
+        await _end_tab(token, unless_connected=True)
+
+
+async def _end_tab(token: str, *, unless_connected: bool) -> list:
+    """Run `_leave_tab` of the tab's states under its lock; the events they ask for (a redirect)."""
+    classes = _held_tabs.get(token)
+    if _app is None or not classes:
+        return []
+    events: list = []
+    async with _app.modify_state(BaseStateToken(ident=token, cls=next(iter(classes)))) as root:
+        if unless_connected and await _connected(token):
+            return []  # back already: its own events keep it
+        for state_cls in _held_tabs.pop(token, ()):
+            events.extend(await (await root.get_state(state_cls))._leave_tab(token) or [])
+    if _console_sign_ins.pop(token, None) is not None:
+        await _change_consoles(_consoles.discard, token)
+    return events
+
+
+async def end_revoked_consoles() -> None:
+    """Consoles whose sign-in ended (anywhere: another tab, the CLI, another instance) leave every staff
+    room and the inbox, and are sent to the sign-in page."""
+    if not _console_sign_ins:
+        return
+    open_consoles = dict(_console_sign_ins)
+    async with db.session() as s:
+        valid = await agents.still_signed_in(s, tokens=[sign_in for _, sign_in in open_consoles.values()])
+    for token, (state_cls, sign_in) in open_consoles.items():
+        if sign_in in valid or _console_sign_ins.get(token) != (state_cls, sign_in):
+            continue  # still signed in, or the tab signed in anew meanwhile
+        events = await _end_tab(token, unless_connected=False)
+        if events and await _connected(token):
+            await reflex_internals.send_events(_app, token, events)
+
+
+async def _sign_in_watch() -> None:
+    while True:
+        await asyncio.sleep(SIGN_IN_CHECK_SECS)
+        try:
+            await end_revoked_consoles()
+        except Exception as error:  # noqa: BLE001  (the next round tries again)
+            logger.warning("checking open consoles' sign-ins failed: %s: %s", type(error).__name__, error)

@@ -1,8 +1,10 @@
-"""Keeping session ids (bearer secrets) out of every log line.
+"""Keeping session ids and tab tokens (bearer secrets) out of every log line.
 
 The HTTP API's paths carry session ids, so access logs would print them. The
 filter here replaces them with `[redacted]`: current ids (`cs_` + 48 hex
-digits) and the original system's (`session_<ms>_<random>_<fingerprint>`).
+digits), the original system's (`session_<ms>_<random>_<fingerprint>`) and
+Reflex's client tokens (a tab's UUID: whoever holds it could reconnect as the
+tab, and Reflex names it in some warnings).
 
 `install()` puts it where records are made and where they are written:
 - on the access loggers of the servers Reflex can run on: Granian (what
@@ -18,7 +20,10 @@ import logging
 import re
 from typing import Any
 
-SESSION_ID_RE = re.compile(r"cs_[0-9a-f]{48}|session_\d+_\w+_\w+")
+# Session ids, the original system's ids, and Reflex's client tokens (a tab's UUID, which acts for the tab).
+SESSION_ID_RE = re.compile(
+    r"cs_[0-9a-f]{48}|session_\d+_\w+_\w+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 REDACTED = "[redacted]"
 SERVER_LOGGERS = ("granian.access", "uvicorn.access", "gunicorn.access", "uvicorn.error", "_granian")
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = 600  # how often the background sweeper runs
     sweep_batch_size: int = 500  # rows deleted per transaction by the sweeper
     clock_offset_file: str | None = None  # tests move time by writing seconds here
+    # Keys the link tokens of live rooms (rxchat/live_keys.py). Unset: a random key, shared through Redis
+    # when Redis is set, else one per process (state lives in that process then).
+    secret_key: str | None = None
+    allow_untested_reflex: bool = False  # run on a Reflex that rxchat/reflex_internals.py was not written for
 
     @property
     def sync_db_url(self) -> str:

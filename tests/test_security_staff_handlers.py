@@ -14,17 +14,17 @@ reply, typing, status or read change.
 """
 
 import asyncio
-import concurrent.futures
+import inspect
 import json
 import secrets
 import sqlite3
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from rawsocket import REPLY_TIMEOUT_SECS, UPDATE_VARS, RawClient, run_async
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import AgentConsoleState
 from rxchat.states.room import ConversationRoomState
@@ -33,14 +33,53 @@ from rxchat.states.widget import ChatWidgetState
 pytestmark = pytest.mark.e2e
 
 PRODUCT = "pour-over-kit"
-NAMESPACE = "/_event"
-ROOT_STATE = "reflex___state____state"
 CONSOLE = AgentConsoleState.get_full_name()
 AUTH = AgentAuthState.get_full_name()
 WIDGET = ChatWidgetState.get_full_name()
 ROOM = ConversationRoomState.get_full_name()
+# Handlers of the staff states that answer anyone by design: signing in and out, and a tab's own sound switch.
+OPEN_TO_ANYONE = {"login", "logout", "redirect_if_signed_in", "set_sound"}
+
+
+def staff_states() -> list[type]:
+    """Every staff state of the app: the sign-in state and every state built on it."""
+    found, todo = [], [AgentAuthState]
+    while todo:
+        state = todo.pop()
+        found.append(state)
+        todo.extend(state.get_substates())
+    return found
+
+
+def attack_events(public_id: str) -> list[tuple[str, dict]]:
+    """Every staff handler that is not open to anyone, each called with hostile arguments chosen by the
+    names of its parameters; a handler whose parameter has no argument here fails the test, so a new
+    handler cannot escape the attack."""
+    arguments = {
+        "conversation": public_id,
+        "form_data": {"reply": "pwned"},
+        "status": "closed",
+        "value": PRODUCT,
+        "version": 10**6,
+        "text": "pwned",
+        "var_name": "selected",
+    }
+    events = []
+    for state in staff_states():
+        for name, handler in state.event_handlers.items():
+            if name in OPEN_TO_ANYONE:
+                continue
+            parameters = list(inspect.signature(handler.fn).parameters)[1:]
+            missing = [p for p in parameters if p not in arguments]
+            assert not missing, f"no attack argument for {state.__name__}.{name}({', '.join(missing)}): add one"
+            payload = {p: arguments[p] for p in parameters}
+            if name == "setvar":
+                payload["value"] = public_id
+            events.append((f"{state.get_full_name()}.{name}", payload))
+    return events
+
+
 # The console's handlers a page sends by name; load_console is the page's on_load, run by the backend.
-UPDATE_VARS = f"{ROOT_STATE}.reflex___state____update_vars_internal_state.update_vars_internal"
 COMPILED_HANDLERS = (
     "open_conversation",
     "send_reply",
@@ -53,74 +92,6 @@ COMPILED_HANDLERS = (
     "set_filter_status",
     "show_more_conversations",
 )
-REPLY_TIMEOUT_SECS = 15
-
-
-class RawClient:
-    """One browser tab's socket, spoken by hand: the hydrate event rides in the CONNECT packet."""
-
-    def __init__(self, http, base_url: str, router_data: dict, storage: dict | None = None):
-        import socketio
-
-        self.sio = socketio.AsyncClient(http_session=http, reconnection=False)
-        self.base_url = base_url
-        self.router_data = router_data
-        self.storage = storage or {}
-        self.received: list[dict] = []
-        self.hydrated = asyncio.Event()
-        self.sio.on("event", self._on_event, namespace=NAMESPACE)
-
-    async def _on_event(self, data) -> None:
-        self.received.append(data)
-        if (data or {}).get("delta", {}).get(ROOT_STATE, {}).get("is_hydrated_rx_state_") is True:
-            self.hydrated.set()
-
-    async def connect(self) -> None:
-        payload = {"vars": self.storage} if self.storage else {}
-        auth = {
-            "event": {"name": f"{ROOT_STATE}.hydrate_and_load", "payload": payload, "router_data": self.router_data}
-        }
-        await self.sio.connect(
-            f"{self.base_url}/?token={uuid.uuid4()}",
-            transports=["websocket"],
-            socketio_path="/_event",
-            namespaces=[NAMESPACE],
-            auth=auth,
-            wait_timeout=10,
-        )
-        await asyncio.wait_for(self.hydrated.wait(), REPLY_TIMEOUT_SECS)
-
-    async def send(self, name: str, payload: dict) -> None:
-        await self.sio.emit(
-            "event", {"name": name, "payload": payload, "router_data": self.router_data}, namespace=NAMESPACE
-        )
-
-    async def settle(self) -> None:
-        """Wait until every event sent before has been handled: a tab's events are handled in order."""
-        mark = len(self.received)
-        # set_sound keeps only the tab's own preference, so it answers anyone. An unchanged value sends
-        # no reply: switch it on, then off, and wait for the second.
-        await self.send(f"{CONSOLE}.set_sound", {"on": True})
-        await self.send(f"{CONSOLE}.set_sound", {"on": False})
-        deadline = time.monotonic() + REPLY_TIMEOUT_SECS
-        while time.monotonic() < deadline:
-            if any('"sound_rx_state_": "off"' in json.dumps(d) for d in self.received[mark:]):
-                return
-            await asyncio.sleep(0.02)
-        raise TimeoutError("the tab's events were not handled in time")
-
-    def text(self) -> str:
-        return json.dumps(self.received)
-
-    async def close(self) -> None:
-        if self.sio.connected:
-            await self.sio.disconnect()
-
-
-def run_async(coroutine):
-    """Run a coroutine on its own loop in a worker thread (Playwright's sync API may own this thread's loop)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def database_path(served_app) -> Path:
@@ -161,6 +132,12 @@ def conversation(served_app):
             "texts": secret_texts,
             "public_id": conversation_row(served_app, session_id)["public_id"],
         }
+
+
+def test_the_attack_reaches_every_staff_handler():
+    attacked = {name.rsplit(".", 1)[1] for name, _ in attack_events("0" * 16)}
+    assert {*COMPILED_HANDLERS, "load_console", "setvar"} <= attacked
+    assert not attacked & OPEN_TO_ANYONE
 
 
 def test_full_event_names_are_the_compiled_ones(served_app):
@@ -234,18 +211,8 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
                     await attacker.send(f"{CONSOLE}.setvar", {"var_name": "selected", "value": public_id})
                     await attacker.send(UPDATE_VARS, {"vars": {f"{CONSOLE}.selected_rx_state_": public_id}})
                     for _ in range(2):
-                        await attacker.send(f"{CONSOLE}.load_console", {})
-                        await attacker.send(f"{CONSOLE}.open_conversation", {"conversation": public_id})
-                        await attacker.send(f"{CONSOLE}.send_reply", {"form_data": {"reply": "pwned"}})
-                        await attacker.send(f"{CONSOLE}.set_status", {"status": "closed"})
-                        await attacker.send(f"{CONSOLE}.mark_read", {})
-                        await attacker.send(f"{CONSOLE}.load_earlier", {})
-                        await attacker.send(f"{CONSOLE}.typing", {"text": "pwned"})
-                        # The inbox's handlers would list conversations with their last message.
-                        await attacker.send(f"{CONSOLE}.refresh_inbox", {"version": 10**6})
-                        await attacker.send(f"{CONSOLE}.set_filter_product", {"value": PRODUCT})
-                        await attacker.send(f"{CONSOLE}.set_filter_status", {"value": "all"})
-                        await attacker.send(f"{CONSOLE}.show_more_conversations", {})
+                        for name, payload in attack_events(public_id):
+                            await attacker.send(name, payload)
                 for attacker in attackers:
                     await attacker.settle()
                 await asyncio.sleep(1.0)  # anything published would reach the shopper's room by now

@@ -210,3 +210,21 @@ async def sign_out(db: AsyncSession, *, token: str) -> None:
         credential.revoked_at = utcnow()
         db.add(credential)
         await db.commit()
+
+
+async def still_signed_in(db: AsyncSession, *, tokens: list[str], kind: str = "console") -> set[str]:
+    """Which of these sign-in tokens still sign someone in, in one query (the live hub asks this
+    of every open console, so a sign-out, reset or deactivation ends their live feed at once)."""
+    by_hash = {hash_token(token): token for token in tokens if isinstance(token, str) and 20 <= len(token) <= 100}
+    if not by_hash:
+        return set()
+    query = sa.select(_CREDENTIALS.c.token_hash).where(
+        _CREDENTIALS.c.token_hash.in_(list(by_hash)),
+        _CREDENTIALS.c.kind == kind,
+        _CREDENTIALS.c.revoked_at.is_(None),
+        sa.or_(_CREDENTIALS.c.expires_at.is_(None), _CREDENTIALS.c.expires_at >= utcnow()),
+        _AGENTS.c.id == _CREDENTIALS.c.agent_id,
+        _AGENTS.c.is_active.is_(True),
+    )
+    connection = await db.connection()
+    return {by_hash[row.token_hash] for row in await connection.execute(query)}

@@ -9,14 +9,14 @@ import uuid
 
 import reflex as rx
 
-from rxchat import db, realtime
+from rxchat import db, live_keys, realtime
 from rxchat.services import chat, console, ids
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
-from rxchat.states.inbox import INBOX_KEY, ConversationRow, InboxState, read_shared_inbox, to_rows
+from rxchat.states.inbox import ConversationRow, InboxState, read_shared_inbox, to_rows
 from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
-from rxchat.states.shared import join
+from rxchat.states.shared import join, leave
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
 
@@ -49,8 +49,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         agent = await self._require_agent()
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
-        realtime.watch_console(self.router.session.client_token)
-        inbox = await join(self, InboxState, INBOX_KEY)
+        realtime.watch_console(self.router.session.client_token, type(self), self.auth_token)
+        inbox = await join(self, InboxState, live_keys.inbox_key())
         self._inbox_version = inbox.version  # before reading: a change from now on is read again
         async with db.session() as s:
             self.products = [product_view(p) for p in await chat.list_products(s)]
@@ -59,6 +59,17 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         await self._read_inbox()
         if self.selected:
             return AgentConsoleState.open_conversation(self.selected)
+
+    async def _leave_tab(self, token: str) -> list:
+        """The tab's socket went, or its sign-in ended: leave the inbox and the open conversation, forget
+        the agent and what the tab listed; a tab still open is sent to the sign-in page."""
+        await leave(self, InboxState, token)
+        await leave(self, ConversationRoomState, token)
+        self._forget()
+        self.conversations, self.products, self.inbox_has_more = [], [], False
+        self.selected_label = self.selected_customer = ""
+        self.selected_product = ProductView()
+        return [rx.redirect(LOGIN_ROUTE)]
 
     @rx.event
     def set_sound(self, on: bool):

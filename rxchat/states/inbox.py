@@ -1,6 +1,6 @@
 """The staff inbox: what every open console shares, and the rows a console lists.
 
-`InboxState` is linked under one key by consoles after sign-in (a handful of
+`InboxState` is linked under one secret key (`live_keys.inbox_key()`) by consoles after sign-in (a handful of
 agents, never shoppers). It holds the default view every console starts on,
 the newest open conversations of every product, so a change costs one query
 and one update of each console; plus the unread count and two counters.
@@ -17,8 +17,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rxchat.models import ConversationSummary
 from rxchat.services import console
 from rxchat.states.shared import SendsChangesOnce
-
-INBOX_KEY = "staffinbox"
 
 
 @dataclasses.dataclass

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import reflex as rx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rxchat import db
+from rxchat import db, live_keys
 from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import chat
 from rxchat.states.shared import SendsChangesOnce
@@ -59,8 +59,8 @@ def parts_json(body: str) -> str:
 
 
 def room_key(public_id: str) -> str:
-    """The link token of a conversation's room (link tokens may not contain '_')."""
-    return f"room{public_id}"
+    """The link token of a conversation's room: a secret no client can derive (rxchat/live_keys.py)."""
+    return live_keys.room_key(public_id)
 
 
 TYPING_TTL_SECS = 5.0  # a typing indicator disappears this long after the last keystroke signal

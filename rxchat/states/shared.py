@@ -28,6 +28,8 @@ import reflex as rx
 from reflex.istate import shared as reflex_shared
 from reflex.state import _override_base_method
 
+from rxchat import reflex_internals
+
 
 class _ChangedOnce:
     """The changed var names, emptied by the fan-out that reads them, less those already sent."""
@@ -88,6 +90,11 @@ async def join(tab: rx.State, shared_cls: type, key: str):
     shared = await (await tab.get_state(shared_cls))._link_to(key)
     shared._linked_from.add(tab.router.session.client_token)
     return shared
+
+
+async def leave(tab: rx.State, shared_cls: type, token: str) -> None:
+    """Take the tab `token` out of the shared state its `shared_cls` is linked to, if any."""
+    await reflex_internals.unlink(tab, shared_cls, token)
 
 
 def _router_untouched_by_links(patch_state):

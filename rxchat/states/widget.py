@@ -21,12 +21,13 @@ from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, Rat
 from rxchat.settings import settings
 from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, parts_json, room_key
-from rxchat.states.shared import join
+from rxchat.states.shared import join, leave
 
 logger = logging.getLogger(__name__)
 
 INPUT_ID = "chat-input"
 INPUT_LIMIT_FACTOR = 4  # the input takes this many times the limit, so nothing is cut silently
+NO_CHAT_FOR_PRODUCT = "Chat is not available for this product."
 SENDING_SHOWN_AFTER_SECS = 0.05  # a write slower than this shows the message as `sending` meanwhile
 
 
@@ -99,19 +100,23 @@ class ChatWidgetState(EarlierPages, rx.State):
         if not self.chat_session_data:
             return
         data = self._load_record()
+        self._show_profile(data)
         async with db.session() as s:
             chat_session = await self._session_from_record(s, data)
             if chat_session is not None:
                 self.unread = await console.unread_replies(s, chat_session=chat_session)
         self._save_record(data)
 
+    def _show_profile(self, data: dict) -> None:
+        prefs = data["userPreferences"]
+        self.profile_name, self.profile_email = prefs.get("name", ""), prefs.get("email", "")
+
     @rx.event
     async def open_chat(self):
         """The panel opened: write the record (first time), show the thread, mark replies seen."""
         self.error = ""
         data = self._load_record()
-        prefs = data["userPreferences"]
-        self.profile_name, self.profile_email = prefs.get("name", ""), prefs.get("email", "")
+        self._show_profile(data)
         try:
             async with db.session() as s:
                 self.product_name = (await chat.get_product(s, product_id=self._current_product_id())).name
@@ -119,7 +124,7 @@ class ChatWidgetState(EarlierPages, rx.State):
                 if chat_session is not None:
                     await self._mark_seen(s, chat_session)
         except ProductNotFound:
-            self.error = "Chat is not available for this product."
+            self.error = NO_CHAT_FOR_PRODUCT
         self._save_record(data)
 
     @rx.event
@@ -145,9 +150,19 @@ class ChatWidgetState(EarlierPages, rx.State):
             return None
         chat_session = None
         if ids.is_legacy_session_id(entry["sessionId"]):
-            chat_session = await lifecycle.adopt_legacy_session(
-                s, product_id=self._current_product_id(), legacy_id=entry["sessionId"]
-            )
+            try:
+                chat_session = await lifecycle.adopt_legacy_session(
+                    s,
+                    product_id=self._current_product_id(),
+                    legacy_id=entry["sessionId"],
+                    client_address=self.router.session.client_ip,
+                    tab=self.router.session.client_token,
+                )
+            except RateLimited:
+                # Guessing ids of the original system is capped per address and tab; the entry is kept,
+                # so its owner's next visit tries again.
+                logger.info("adopting an id of the original system was refused: too many attempts")
+                return None
             if chat_session is not None:
                 entry["sessionId"] = chat_session.session_id
                 logger.info("adopted a conversation of the original system and rotated its id")
@@ -202,6 +217,20 @@ class ChatWidgetState(EarlierPages, rx.State):
         room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         self._start_earlier(newest_first, before)
+        realtime.hold_tab(self.router.session.client_token, type(self))
+
+    async def _leave_tab(self, token: str) -> list:
+        """The tab's socket has gone: leave the room and forget the conversation, so that whoever
+        later holds this tab's token holds nothing (realtime ends held tabs). The browser record is
+        left alone: a new connection's hydrate replaces it with what that browser holds. Messages
+        that failed to send stay, with their Retry: they are the shopper's own typing."""
+        await leave(self, ConversationRoomState, token)
+        self._session_id = self._public_id = ""
+        self.has_session = self.confirming_erase = False
+        self.profile_name = self.profile_email = self.profile_notice = self.product_name = self.error = ""
+        self.unread = 0
+        self._start_earlier([], None)
+        return []
 
     async def _session(self, s) -> ChatSession | None:
         if not self._session_id:
@@ -273,6 +302,10 @@ class ChatWidgetState(EarlierPages, rx.State):
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
             self.error = refused.message
+            return
+        except ProductNotFound:
+            self.pending = [p for p in self.pending if p.key != key]
+            self.error = NO_CHAT_FOR_PRODUCT  # the typed text stays in the input
             return
         except Exception:
             logger.exception("storing a shopper message failed")
