@@ -173,6 +173,8 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
         }
     )
 
+    events = attack_events(public_id)  # here: the app's state tree is read in this thread's context
+
     async def attack() -> tuple[list[RawClient], RawClient, int, bool]:
         import aiohttp
 
@@ -211,7 +213,7 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
                     await attacker.send(f"{CONSOLE}.setvar", {"var_name": "selected", "value": public_id})
                     await attacker.send(UPDATE_VARS, {"vars": {f"{CONSOLE}.selected_rx_state_": public_id}})
                     for _ in range(2):
-                        for name, payload in attack_events(public_id):
+                        for name, payload in events:
                             await attacker.send(name, payload)
                 for attacker in attackers:
                     await attacker.settle()
