@@ -55,7 +55,7 @@ async def app(database):
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def staff(app):
     """The module's agent and its API token."""
-    agent, token = await new_agent("sam@shop.test", "Sam")
+    agent, token = await new_agent("sam@example.com", "Sam")
     return {"agent": agent, "token": token, "headers": bearer(token)}
 
 
@@ -528,7 +528,7 @@ async def test_bearer_scheme_is_case_insensitive(client, staff):
 
 async def test_console_sign_in_token_is_401(client, staff):
     async with db.session() as s:
-        _agent, console_token = await agents.sign_in(s, email="sam@shop.test", password=AGENT_PASSWORD)
+        _agent, console_token = await agents.sign_in(s, email="sam@example.com", password=AGENT_PASSWORD)
         assert await agents.agent_for_token(s, token=console_token) is not None  # valid for the console
 
     response = await client.get(conversations_url(), headers=bearer(console_token))
@@ -547,10 +547,10 @@ async def test_shopper_session_id_as_bearer_is_401(client, thread):
 
 
 async def test_token_of_deactivated_agent_is_401_at_once(client, thread):
-    _, token = await new_agent("leaving@shop.test", "Lee")
+    _, token = await new_agent("leaving@example.com", "Lee")
     assert (await client.get(conversations_url(), headers=bearer(token))).status_code == 200
     async with db.session() as s:
-        await agents.deactivate_agent(s, email="leaving@shop.test")
+        await agents.deactivate_agent(s, email="leaving@example.com")
 
     listed = await client.get(conversations_url(), headers=bearer(token))
     posted = await reply(client, bearer(token), thread[1], "still here?")
@@ -569,7 +569,7 @@ async def test_unauthenticated_request_learns_nothing_about_conversations(client
 
 
 async def test_each_agent_replies_under_their_own_name(client, thread):
-    _, other_token = await new_agent("robin@shop.test", "Robin")
+    _, other_token = await new_agent("robin@example.com", "Robin")
 
     response = await reply(client, bearer(other_token), thread[1], "Robin here")
 
@@ -579,10 +579,10 @@ async def test_each_agent_replies_under_their_own_name(client, thread):
 
 async def test_token_from_create_api_token_command_works(client, database, thread):
     """The token the operator command prints is the one the API takes (a real subprocess on this database)."""
-    await new_agent("cli@shop.test", "Cli")
+    await new_agent("cli@example.com", "Cli")
     env = base_env(REFLEX_DB_URL=f"sqlite:///{database}")
 
-    token = run_cli("create-api-token", "--email", "cli@shop.test", env=env).strip()
+    token = run_cli("create-api-token", "--email", "cli@example.com", env=env).strip()
     response = await client.get(conversation_url(thread[1]), headers=bearer(token))
 
     assert response.status_code == 200

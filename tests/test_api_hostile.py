@@ -30,7 +30,8 @@ from api_support import (
     served_app,
     session_url,
 )
-from rxchat import api, db, redaction
+from rxchat import db, redaction
+from rxchat.api.deps import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from rxchat.services import chat, errors
 from rxchat.settings import settings
 
@@ -116,11 +117,11 @@ async def test_streamed_body_over_limit_without_length_is_413(client, session_id
 
 @module_loop
 async def test_body_just_under_limit_reaches_validation(client, session_id):
-    body = json.dumps({"content": "c" * (api.MAX_BODY_BYTES - 20)}).encode()
+    body = json.dumps({"content": "c" * (MAX_BODY_BYTES - 20)}).encode()
 
     response = await client.post(messages_url(session_id), content=body, headers={"content-type": "application/json"})
 
-    assert len(body) <= api.MAX_BODY_BYTES
+    assert len(body) <= MAX_BODY_BYTES
     assert_error(response, 422, "message_too_long")
 
 
@@ -144,7 +145,7 @@ async def test_malformed_json_is_400(client, session_id, body):
 
 
 @module_loop
-@pytest.mark.parametrize("depth", [api.MAX_JSON_DEPTH + 1, 5000, 30_000])
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 5000, 30_000])
 async def test_deeply_nested_json_is_refused_400(client, session_id, depth):
     body = b'{"content": ' + b"[" * depth + b"]" * depth + b"}"
 
@@ -390,7 +391,7 @@ def live_session(new_live_session):
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def live_staff(app):
     """A staff API token and a conversation with a message, so fuzzed staff calls get past 401 and 404."""
-    _agent, token = await new_agent("fuzz@shop.test", "Fuzz")
+    _agent, token = await new_agent("fuzz@example.com", "Fuzz")
     async with db.session() as s:
         current = await chat.create_session(s, product_id=DEMO_PRODUCT)
         await chat.post_message(s, chat=current, author="shopper", body="fuzz me")

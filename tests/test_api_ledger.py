@@ -82,7 +82,7 @@ async def client(app):
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def staff(app):
-    _agent, token = await new_agent("ledger@shop.test", "Lea")
+    _agent, token = await new_agent("ledger@example.com", "Lea")
     return bearer(token)
 
 

@@ -1,4 +1,4 @@
-"""The staff half of the HTTP API under /api/agent: the inbox, threads, replies, closing and reopening.
+"""The staff half of the API under /api/agent: the inbox, threads, replies, closing and reopening.
 
 Every route needs `Authorization: Bearer <token>` with a token from `python -m rxchat create-api-token
 --email E` (an "api" credential). A console sign-in token, a shopper's session id, a revoked token or the
@@ -6,40 +6,41 @@ token of a deactivated agent answers 401 with `WWW-Authenticate: Bearer`; the ch
 every request, so `deactivate-agent` takes effect at once.
 
 Conversations are addressed by their public handle (`conversation`), never by the shopper's secret session
-id, and no staff response carries one. Thin like rxchat/api.py: each route awaits service calls and
-returns public shapes; a reply goes through rxchat.services.chat like a console reply, so it is published
-live to the shopper's widget after it commits.
-
-`router` is included by `rxchat.api.build_api()`, which also supplies the JSON error handling.
+id, and no staff response carries one. Each route awaits rxchat.services and returns public shapes; a reply
+goes through rxchat.services.chat like a console reply, so it is published live to the shopper's widget
+after it commits.
 """
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rxchat.api import (
+from rxchat.api import messages
+from rxchat.api.deps import (
     API_PREFIX,
     BeforeQuery,
+    ConversationDep,
+    CurrentAgent,
     DbDep,
-    ErrorResponse,
     IdempotencyKeyHeader,
-    IdempotencyKeyReused,
     LimitQuery,
-    MessagePage,
+    current_agent,
 )
+from rxchat.api.errors import documented
 from rxchat.clock import iso
-from rxchat.models import AgentPublic, ChatSession, ConversationSummary, MessagePublic
-from rxchat.services import agents, chat, console, errors, ids
+from rxchat.models import ChatSession, ConversationSummary, MessagePublic
+from rxchat.services import chat, console, errors, ids
 from rxchat.settings import settings
 
-CONVERSATION_DOC = "The conversation's public handle (16 hex digits) from the inbox; unknown or erased ones answer 404."
-TOKEN_DOC = "A staff API token from `python -m rxchat create-api-token --email E`, as `Authorization: Bearer <token>`."
 MAX_INBOX = 500  # the most conversations one inbox request lists
+NOT_FOUND = {404: "Unknown or erased conversation."}
 
-# --- shapes -----------------------------------------------------------------------------------------------------
+
+def _errors(*statuses: int):
+    """Every staff route may answer 401 (see the module docstring)."""
+    return documented(401, *statuses, described=NOT_FOUND)
 
 
 # The inbox: conversations with at least one message, most recent activity first.
@@ -73,67 +74,6 @@ class ReplyCreate(BaseModel):
     )
 
 
-class NotAuthenticated(errors.ChatError):
-    code = "not_authenticated"
-    status = 401
-    message = "Send a staff API token as `Authorization: Bearer <token>`."
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
-
-
-class InvalidToken(NotAuthenticated):
-    code = "invalid_token"
-    message = "This API token is unknown, revoked, or belongs to a deactivated staff account."
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    described = {
-        400: "Malformed or too deeply nested JSON.",
-        401: "Missing, unknown, revoked or non-API token, or a deactivated staff account.",
-        404: "Unknown or erased conversation.",
-        409: "The Idempotency-Key was used for a different message in this conversation.",
-        413: "Request body too large.",
-        422: "Invalid input (empty or too long message, bad parameter).",
-        500: "Unexpected server error.",
-    }
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status in (401, *statuses, 500):
-        responses[status] = {"model": ErrorResponse, "description": described[status]}
-    responses[401]["headers"] = {
-        "WWW-Authenticate": {"description": "`Bearer`, as RFC 6750 asks.", "schema": {"type": "string"}}
-    }
-    return responses
-
-
-# --- dependencies ---------------------------------------------------------------------------------------------
-
-bearer = HTTPBearer(scheme_name="StaffToken", description=TOKEN_DOC, auto_error=False)
-
-
-async def current_agent(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], s: DbDep
-) -> AgentPublic:
-    """The active agent whose API token came with the request, or 401."""
-    if credentials is None:
-        raise NotAuthenticated()
-    agent = await agents.agent_for_token(s, token=credentials.credentials, kind="api")
-    if agent is None:
-        raise InvalidToken()
-    return agent
-
-
-CurrentAgent = Annotated[AgentPublic, Depends(current_agent)]
-ConversationId = Annotated[str, Path(description=CONVERSATION_DOC, examples=["3f9a0c1d2e4b5a67"])]
-
-
-async def get_conversation(conversation: ConversationId, s: DbDep) -> ChatSession:
-    """The conversation named by the path, or 404 (session_not_found)."""
-    return await console.get_conversation(s, conversation=conversation)
-
-
-ConversationDep = Annotated[ChatSession, Depends(get_conversation)]
-
-
 async def _detail(s: AsyncSession, conversation: ChatSession) -> ConversationDetail:
     try:
         product_name = (await chat.get_product(s, product_id=conversation.product_id)).name
@@ -154,8 +94,6 @@ async def _detail(s: AsyncSession, conversation: ChatSession) -> ConversationDet
         agent_read_seq=conversation.agent_read_seq,
     )
 
-
-# --- routes ---------------------------------------------------------------------------------------------------
 
 # Authentication runs first for every route here (router dependencies precede the route's own), so an
 # unauthenticated request learns nothing, not even whether a conversation exists.
@@ -184,16 +122,15 @@ async def get_conversation_detail(current: ConversationDep, s: DbDep) -> Convers
     return await _detail(s, current)
 
 
-@router.get("/conversations/{conversation}/messages", response_model=MessagePage, responses=_errors(404, 422))
+@router.get("/conversations/{conversation}/messages", response_model=messages.MessagePage, responses=_errors(404, 422))
 async def list_conversation_messages(
     current: ConversationDep,
     s: DbDep,
     before: BeforeQuery = None,
     limit: LimitQuery = chat.PAGE_SIZE,
-) -> MessagePage:
+) -> messages.MessagePage:
     """The thread newest first, one page at a time (reading does not mark it read)."""
-    page, next_before = await chat.list_messages(s, chat=current, before=before, limit=limit)  # capped there
-    return MessagePage(messages=page, next_before=next_before)
+    return await messages.page_of(s, current, before=before, limit=limit)
 
 
 @router.post(
@@ -201,13 +138,7 @@ async def list_conversation_messages(
     status_code=201,
     response_model=MessagePublic,
     response_description="The stored reply.",
-    responses={
-        200: {
-            "model": MessagePublic,
-            "description": "A retry with an Idempotency-Key already used: the reply stored then.",
-        },
-        **_errors(400, 404, 409, 413, 422),
-    },
+    responses={**messages.RETRY, **_errors(400, 404, 409, 413, 422)},
 )
 async def post_reply(
     payload: ReplyCreate,
@@ -221,15 +152,17 @@ async def post_reply(
 
     201 with the stored reply; a retry with the same Idempotency-Key answers 200 with it.
     """
-    # chat.post_message rather than console.reply: the same write and live event, plus whether it is new.
-    message, created = await chat.post_message(
-        s, chat=current, author="agent", body=payload.content, client_key=idempotency_key, agent_name=agent.display_name
+    # chat.post_message (in post_once) rather than console.reply: the same write and live event, and whether
+    # it is new.
+    return await messages.post_once(
+        s,
+        current,
+        author="agent",
+        content=payload.content,
+        idempotency_key=idempotency_key,
+        response=response,
+        agent_name=agent.display_name,
     )
-    if not created:
-        if message.author != "agent" or message.body != chat.clean_body(payload.content):
-            raise IdempotencyKeyReused()
-        response.status_code = 200
-    return message
 
 
 @router.post("/conversations/{conversation}/close", response_model=ConversationDetail, responses=_errors(404))
