@@ -23,10 +23,13 @@ def http_api():
 
 def add_chat(app: rx.App, *, console: bool = True) -> None:
     """Live delivery, presence and the expiry sweeper for `app`; the staff console at /agent unless told not to."""
-    from rxchat import realtime, sweeper
+    from rxchat import redaction, sweeper
+    from rxchat.live.hub import LiveHub
+    from rxchat.live.tabs import tabs
     from rxchat.pages import console as console_pages
 
     if console:
         console_pages.add_pages(app)
-    realtime.install(app)
+    redaction.install()
+    LiveHub(app, tabs).install()
     app.register_lifespan_task(sweeper.sweep_forever)

@@ -14,24 +14,31 @@ What is here:
   a client could claim a shared state's key and read it (issue: live security);
 - the gone-tab hook: when a tab's socket has gone (and has not come back),
   callbacks run so the tab's state stops holding anything a later holder of its
-  token could use (`rxchat.realtime` unlinks its rooms and forgets its identity);
+  token could use (the live hub, rxchat/live/hub.py, unlinks its rooms and forgets its identity);
 - socket-level facts the live hub needs: whether a token has a connected socket,
-  and sending an update to one tab;
+  and sending an update or events to one tab (`ReflexSockets`);
 - a log filter for Reflex's warning about deltas to tabs that have gone, which
   names the tab's token (a credential) and is expected here: rooms forget gone
-  members lazily.
+  members lazily;
+- shared states: linking a tab and undoing it, a state's members, sending a
+  tab's change to the other members ahead of Reflex's own fan-out, and three
+  changes to that fan-out (`SendsChangesOnce`, `_router_untouched_by_links`,
+  `_only_with_changes`; each says why).
 """
 
 import asyncio
+import contextlib
+import copy
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import reflex as rx
 import socketio
 from reflex.app import EventNamespace
-from reflex.state import State, StateUpdate
+from reflex.istate import shared as reflex_shared
+from reflex.state import State, StateUpdate, _override_base_method
 from reflex_base.constants import Reflex as ReflexConstants
 
 from rxchat.settings import settings
@@ -81,7 +88,7 @@ def refusal(query_string: str, auth: Any) -> str | None:
 
 _original_on_connect = EventNamespace.on_connect
 _original_on_disconnect = EventNamespace.on_disconnect
-_tab_gone_callbacks: list[Callable[[Any, str], Awaitable[None]]] = []
+_on_tab_gone: Callable[[str], Awaitable[None]] | None = None  # the live hub's, once installed
 _hook_tasks: set[asyncio.Task] = set()
 
 
@@ -96,18 +103,17 @@ async def _gated_on_connect(self: EventNamespace, sid: str, environ: dict, auth:
 def _on_disconnect(self: EventNamespace, sid: str):
     token = self.sid_to_token.get(sid)
     cleanup = _original_on_disconnect(self, sid)
-    if token is not None and _tab_gone_callbacks:
-        task = asyncio.ensure_future(_after_disconnect(self.app, cleanup, token))
+    if token is not None and _on_tab_gone is not None:
+        task = asyncio.ensure_future(_after_disconnect(_on_tab_gone, cleanup, token))
         _hook_tasks.add(task)
         task.add_done_callback(_hook_done)
     return cleanup
 
 
-async def _after_disconnect(app: Any, cleanup: asyncio.Task | None, token: str) -> None:
+async def _after_disconnect(callback, cleanup: asyncio.Task | None, token: str) -> None:
     if cleanup is not None:
         await asyncio.gather(cleanup, return_exceptions=True)  # the token is unmapped first
-    for callback in list(_tab_gone_callbacks):
-        await callback(app, token)
+    await callback(token)
 
 
 def _hook_done(task: asyncio.Task) -> None:
@@ -116,33 +122,16 @@ def _hook_done(task: asyncio.Task) -> None:
         logger.warning("cleaning up a closed tab failed: %s: %s", type(error).__name__, error)
 
 
-def install_connection_gate(on_tab_gone: Callable[[Any, str], Awaitable[None]]) -> None:
-    """Gate every socket of this process's Reflex app; `on_tab_gone(app, token)` runs after a tab's
-    socket has gone (the callback checks whether it came back meanwhile: `is_connected`)."""
-    if on_tab_gone not in _tab_gone_callbacks:
-        _tab_gone_callbacks.append(on_tab_gone)
+def install_connection_gate(on_tab_gone: Callable[[str], Awaitable[None]]) -> None:
+    """Gate every socket of this process's Reflex app; `on_tab_gone(token)` runs after a tab's socket has
+    gone (it checks whether the tab came back meanwhile: `ReflexSockets.is_connected`)."""
+    global _on_tab_gone
+    _on_tab_gone = on_tab_gone
     EventNamespace.on_connect = _gated_on_connect  # type: ignore[method-assign]
     EventNamespace.on_disconnect = _on_disconnect  # type: ignore[method-assign]
     reflex_app_log = logging.getLogger("reflex.app")
     if not any(isinstance(f, DeltasToGoneTabs) for f in reflex_app_log.filters):
         reflex_app_log.addFilter(DeltasToGoneTabs())
-
-
-# Sockets ---------------------------------------------------------------------
-
-
-async def is_connected(app: rx.App, token: str) -> bool:
-    """Whether a tab with this token has a live socket (on any instance when Redis is used)."""
-    namespace = app.event_namespace
-    if namespace is None:
-        return False
-    return await namespace._token_manager.is_token_connected(token)
-
-
-async def send_update(app: rx.App, token: str, update: StateUpdate) -> None:
-    namespace = app.event_namespace
-    if namespace is not None:
-        await namespace.emit_update(update, token)
 
 
 class DeltasToGoneTabs(logging.Filter):
@@ -154,7 +143,47 @@ class DeltasToGoneTabs(logging.Filter):
         return not record.getMessage().startswith("Attempting to send delta to disconnected client")
 
 
+# Sockets ---------------------------------------------------------------------
+
+
+class ReflexSockets:
+    """The app's sockets as the live hub uses them (a test gives the hub a recorder instead)."""
+
+    def __init__(self, app: rx.App) -> None:
+        self.app = app
+
+    async def is_connected(self, token: str) -> bool:
+        """Whether a tab with this token has a live socket (on any instance when Redis is used)."""
+        namespace = self.app.event_namespace
+        if namespace is None:
+            return False
+        return await namespace._token_manager.is_token_connected(token)
+
+    async def send_update(self, token: str, update: StateUpdate) -> None:
+        """To one tab; Reflex relays it to the socket's instance when Redis carries state."""
+        if (namespace := self.app.event_namespace) is not None:
+            await namespace.emit_update(update, token)
+
+    async def send_events(self, token: str, specs: list) -> None:
+        """Have one tab run these events (`rx.redirect(...)` and the like), from outside its own events."""
+        from reflex_base.event import Event
+
+        if events := Event.from_event_type(specs):
+            await self.send_update(token, StateUpdate(events=events))
+
+
 # Shared states -----------------------------------------------------------------
+
+
+async def link(tab: rx.State, shared_cls: type, key: str) -> Any:
+    """Link this tab's `shared_cls` to `key` and make sure the tab is counted as a member.
+
+    Reflex skips the bookkeeping when the tab was linked before, but the hub drops members whose
+    socket went away, so a tab back from a reconnect must be added again.
+    """
+    shared = await (await tab.get_state(shared_cls))._link_to(key)
+    shared._linked_from.add(tab.router.session.client_token)
+    return shared
 
 
 async def unlink(tab: rx.State, shared_cls: type, token: str) -> None:
@@ -169,10 +198,130 @@ async def unlink(tab: rx.State, shared_cls: type, token: str) -> None:
         shared._linked_from.discard(token)
 
 
-async def send_events(app: rx.App, token: str, specs: list) -> None:
-    """Have one tab run these events (`rx.redirect(...)` and the like), from outside its own events."""
-    from reflex_base.event import Event
+def linked_key(shared: Any) -> str:
+    """The key a shared state (as a tab holds it) is linked to; "" when it is the tab's private copy."""
+    return shared._linked_to
 
-    events = Event.from_event_type(specs)
-    if events:
-        await send_update(app, token, StateUpdate(events=events))
+
+async def forget_gone_members(sockets: ReflexSockets, shared: Any) -> None:
+    """Reflex never unlinks a tab from a shared state; drop the members whose socket is gone."""
+    gone = {token for token in shared._linked_from if not await sockets.is_connected(token)}
+    if gone:
+        shared._linked_from.difference_update(gone)
+
+
+async def send_ahead(sockets: ReflexSockets, shared: Any, own_token: str) -> None:
+    """Send what the calling tab just changed in a shared state to the state's other members now.
+
+    Reflex fans a shared state out only when the changing tab's whole event has ended, its own
+    update sent first: the other side would wait for all of it. Called with the shared state's lock
+    held (inside the tab's event), so these are its values; the fan-out at the end of the event then
+    leaves out what was sent here (`SendsChangesOnce`). No state but the shared one may read its vars,
+    so nothing else on the receiving side needs recomputing.
+    """
+    if not (delta := shared.get_delta()):
+        return
+    changed = shared.dirty_vars & shared._frontend_var_names
+    shared._previous_dirty_vars.mark_sent({name: shared.get_value(name) for name in changed})
+    update = StateUpdate(delta=delta)
+    for token in list(shared._linked_from):
+        if token != own_token and await sockets.is_connected(token):
+            await sockets.send_update(token, update)
+
+
+class _ChangedOnce:
+    """The changed var names, emptied by the fan-out that reads them, less those already sent."""
+
+    __slots__ = ("_names", "_sent")
+
+    def __init__(self) -> None:
+        self._names: set[str] = set()
+        self._sent: dict[str, Any] = {}  # var name -> its value as the other members were sent it
+
+    def mark_sent(self, values: dict[str, Any]) -> None:
+        """These values reached the other members already (`send_ahead`)."""
+        self._sent.update({name: copy.copy(value) for name, value in values.items()})
+
+    def drop_sent(self, state: Any) -> None:
+        """Leave out of the fan-out what was sent ahead, unless it changed again since."""
+        sent, self._sent = self._sent, {}
+        self._names.difference_update(name for name, value in sent.items() if state.get_value(name) == value)
+
+    def clear(self) -> None:
+        self._names.clear()
+
+    def update(self, names: Iterable[str]) -> None:
+        self._names.update(names)
+
+    def __bool__(self) -> bool:
+        return bool(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        names, self._names = self._names, set()
+        return iter(names)
+
+
+class SendsChangesOnce:
+    """Mixed into an rx.SharedState (before it): each change reaches the other members once.
+
+    Reflex keeps the vars a shared state's last event changed and, with the in-memory state manager
+    (which keeps state objects between events), sends them to every member again after each later
+    event of any member, and the fan-out itself leaves them set again: after one message, every
+    keystroke signal and read mark re-sent the whole window to every tab. Here the fan-out takes
+    them once.
+    """
+
+    @_override_base_method  # Reflex refuses to let a state redefine its own methods unmarked
+    def _init_bookkeeping(self, parent_state=None) -> None:
+        super()._init_bookkeeping(parent_state)  # type: ignore[misc]
+        self._previous_dirty_vars = _ChangedOnce()
+
+    @_override_base_method
+    def _clean(self) -> None:
+        super()._clean()  # type: ignore[misc]
+        self._previous_dirty_vars.drop_sent(self)
+
+
+def _router_untouched_by_links(patch_state):
+    """Linking a shared state into an event marks the page's router vars changed
+    (reflex-dev/reflex#6392), so every update of a tab in a room carried its router data again (about
+    1.5 KiB) and re-rendered what reads it. This puts the router vars back as they were; Reflex still
+    refreshes the computed vars it patched them in for. Remove it once the pinned Reflex has the fix
+    (reflex-dev/reflex#6841)."""
+
+    @contextlib.asynccontextmanager
+    async def patched(original_state, linked_state, full_delta: bool = False):
+        root = original_state._get_root_state()
+        dirty_before = set(root.dirty_vars)
+        async with patch_state(original_state, linked_state, full_delta):
+            if not full_delta:  # linking and unlinking resend everything on purpose
+                root.dirty_vars.intersection_update(dirty_before)
+            yield
+
+    patched.rxchat_router_fix = True
+    patched.__wrapped__ = patch_state
+    return patched
+
+
+def _only_with_changes(update_other_tokens):
+    """Reflex fans a shared state out after every event of any member, changed or not: each typing
+    signal, read mark or seen mark cost every other member a state lock, a patch and an empty delta.
+    An event that changed no shared var now fans nothing out."""
+
+    def update(affected_tokens, previous_dirty_vars, state_type):
+        if not any(previous_dirty_vars.values()):
+            return []  # nothing changed that another member could receive
+        return update_other_tokens(affected_tokens, previous_dirty_vars, state_type)
+
+    update.rxchat_only_with_changes = True
+    update.__wrapped__ = update_other_tokens
+    return update
+
+
+if not getattr(reflex_shared._patch_state, "rxchat_router_fix", False):
+    reflex_shared._patch_state = _router_untouched_by_links(reflex_shared._patch_state)
+if not getattr(reflex_shared._do_update_other_tokens, "rxchat_only_with_changes", False):
+    reflex_shared._do_update_other_tokens = _only_with_changes(reflex_shared._do_update_other_tokens)

@@ -16,6 +16,7 @@ from rxchat import migrations
 from rxchat.db import create_engine
 from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import catalog, chat, publish
+from rxchat.services.events import Event
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"  # the machine's PostgreSQL (trust auth)
 DEMO_PRODUCT = "aurora-lamp"  # a product of the demo catalog
@@ -72,9 +73,9 @@ async def make_messages(
 
 
 @asynccontextmanager
-async def recorded_events() -> AsyncIterator[list[dict[str, Any]]]:
+async def recorded_events() -> AsyncIterator[list[Event]]:
     """Every event the services publish while the block runs, in order."""
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     publish.add_publisher(events.append)
     try:
         yield events

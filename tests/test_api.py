@@ -14,17 +14,16 @@ from api_support import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
     REFLEX_STAND_IN_PAGE,
-    api_database,
     assert_error,
     client_for,
     messages_url,
     new_session,
-    served_app,
     session_url,
     sessions_url,
 )
 from rxchat import db
 from rxchat.services import chat, limits, publish
+from rxchat.services.events import MessagePosted
 from rxchat.settings import settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -33,18 +32,6 @@ SESSION_ID_RE = re.compile(r"^cs_[0-9a-f]{48}$")
 ISO_Z_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 LEGACY_ID = "session_1700000000000_abc123_fp9"
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"  # a database of its own: reset() clears the windows stored there
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(tmp_path_factory):
-    async with api_database(tmp_path_factory.mktemp("api") / "api.db"):
-        yield served_app()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def client(app):
-    async with client_for(app) as c:
-        yield c
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -210,8 +197,8 @@ async def test_post_message_publishes_live_event(client, session_id):
         publish.remove_publisher(events.append)
 
     assert response.status_code == 201
-    assert [e["type"] for e in events] == ["message"]
-    assert events[0]["message"]["body"] == "live please"
+    assert [type(e) for e in events] == [MessagePosted]
+    assert events[0].message.body == "live please"
     assert session_id not in repr(events)
 
 

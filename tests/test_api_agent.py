@@ -15,10 +15,8 @@ from api_support import (
     AGENT_PASSWORD,
     DEMO_PRODUCT,
     OTHER_PRODUCT,
-    api_database,
     assert_error,
     bearer,
-    client_for,
     conversation_of,
     conversation_url,
     conversations_url,
@@ -26,10 +24,10 @@ from api_support import (
     new_agent,
     new_session,
     replies_url,
-    served_app,
 )
 from rxchat import db
 from rxchat.services import agents, chat, publish
+from rxchat.services.events import MessagePosted, StatusChanged
 from rxchat.settings import settings
 from server import base_env, run_cli
 
@@ -41,28 +39,10 @@ UNKNOWN_HANDLE = "0123456789abcdef"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def database(tmp_path_factory):
-    path = tmp_path_factory.mktemp("api-agent") / "api.db"
-    async with api_database(path):
-        yield path
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(database):
-    return served_app()
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def staff(app):
     """The module's agent and its API token."""
     agent, token = await new_agent("sam@example.com", "Sam")
     return {"agent": agent, "token": token, "headers": bearer(token)}
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def client(app):
-    async with client_for(app) as c:
-        yield c
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -347,11 +327,11 @@ async def test_reply_publishes_live_event_like_a_console_reply(client, auth, thr
         publish.remove_publisher(events.append)
 
     assert response.status_code == 201
-    assert [e["type"] for e in events] == ["message"]
-    assert events[0]["conversation"] == conversation
-    assert events[0]["product_id"] == DEMO_PRODUCT
-    assert events[0]["message"]["author"] == "agent"
-    assert events[0]["message"]["agent_name"] == "Sam"
+    assert [type(e) for e in events] == [MessagePosted]
+    assert events[0].conversation == conversation
+    assert events[0].product_id == DEMO_PRODUCT
+    assert events[0].message.author == "agent"
+    assert events[0].message.agent_name == "Sam"
     assert session_id not in repr(events)
 
 
@@ -444,10 +424,10 @@ async def test_close_then_reopen(client, auth, thread):
     assert closed.json()["status"] == "closed"
     assert closed.json()["conversation"] == conversation
     assert reopened.json()["status"] == "open"
-    assert [(e["type"], e["status"]) for e in events] == [
-        ("status", "closed"),
-        ("status", "closed"),
-        ("status", "open"),
+    assert [(type(e), e.status) for e in events] == [
+        (StatusChanged, "closed"),
+        (StatusChanged, "closed"),
+        (StatusChanged, "open"),
     ]
     assert "cs_" not in closed.text + reopened.text
 

@@ -33,18 +33,13 @@ from rxchat import sweeper
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
 from rxchat.services import chat, errors, ids, lifecycle, publish
+from rxchat.services.events import ConversationErased
 from rxchat.settings import settings
 from server import ROOT, base_env
 
 SESSION_ID_RE = re.compile(r"^cs_[0-9a-f]{48}$")
 LEGACY_ID = "session_1700000000000_k3j4h5g6f_fp9a8b7c"  # the original system's format
 REDIS_TEST_URL = "redis://127.0.0.1:6379/15"  # a database of its own, as the API tests use
-
-
-@pytest.fixture
-async def db(tmp_path):
-    async with migrated_database(tmp_path / "chat.db") as session:
-        yield session
 
 
 @pytest.fixture
@@ -232,7 +227,7 @@ async def test_sweep_events_published_after_each_batch_commits(db, no_redis):
     async with second_session(db) as other:
 
         async def check_committed(event):
-            found = await other.exec(select(ChatSession).where(ChatSession.public_id == event["conversation"]))
+            found = await other.exec(select(ChatSession).where(ChatSession.public_id == event.conversation))
             seen_in_database_when_published.append(found.first() is not None)
 
         publish.add_publisher(check_committed)
@@ -262,9 +257,8 @@ async def test_sweep_publishes_one_erased_event_per_removed_conversation(db, no_
         await lifecycle.sweep_expired(db, now=now, batch_size=2)
 
     assert len(events) == 3
-    assert {e["type"] for e in events} == {"erased"}
-    assert sorted((e["conversation"], e["product_id"]) for e in events) == expected
-    assert all(set(e) == {"type", "conversation", "product_id"} for e in events)
+    assert {type(e) for e in events} == {ConversationErased}
+    assert sorted((e.conversation, e.product_id) for e in events) == expected
     assert not any(secret in repr(events) for secret in secrets)
 
 

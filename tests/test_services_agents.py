@@ -3,17 +3,18 @@
 import pytest
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
-from factories import DEMO_PRODUCT, OTHER_PRODUCT, make_session, migrated_database, recorded_events
+from factories import DEMO_PRODUCT, OTHER_PRODUCT, make_session, recorded_events
 from rxchat.services import agents, chat, console, errors, limits
+from rxchat.services.events import ReadMarked
 
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-async def db(tmp_path):
+@pytest.fixture(autouse=True)
+async def fresh_limits():
+    """No sign-in attempt counted before the test, none left behind (the windows of this process)."""
     await limits.reset()
-    async with migrated_database(tmp_path / "agents.db") as session:
-        yield session
+    yield
     await limits.reset()
 
 
@@ -104,7 +105,7 @@ async def test_inbox_lists_conversations_by_public_handle_with_unread_counts(db)
     assert chat_session.session_id not in row.model_dump_json()
     async with recorded_events() as events:
         await console.mark_read(db, chat_session=chat_session, seq=2)
-    assert [e["type"] for e in events] == ["read"]
+    assert [type(e) for e in events] == [ReadMarked]
     [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
     assert row.unread == 0
     await console.set_status(db, chat_session=chat_session, status="closed")
@@ -211,7 +212,7 @@ async def test_a_read_mark_moves_to_the_newest_message_while_the_sign_in_holds(d
         assert await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
         # Read already: nothing changes and nothing is announced.
         assert not await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
-    assert [(e["type"], e["agent_read_seq"]) for e in events] == [("read", 2)]
+    assert events == [ReadMarked(conversation=events[0].conversation, agent_read_seq=2)]
     [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
     assert row.unread == 0
 

@@ -20,25 +20,19 @@ from factories import (
     lockstep_refresh,
     make_messages,
     make_session,
-    migrated_database,
     recorded_events,
     second_session,
 )
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
 from rxchat.services import chat, errors, ids
+from rxchat.services.events import ConversationStarted, MessagePosted
 from rxchat.services.record import MAX_RECORD_CHARS, load_record
 from rxchat.text import segments
 
 GLOBAL_ID = "v" + "a" * 32
 SESSION_ID_RE = re.compile(r"^cs_[0-9a-f]{48}$")
 ISO_Z_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-
-
-@pytest.fixture
-async def db(tmp_path):
-    async with migrated_database(tmp_path / "chat.db") as session:
-        yield session
 
 
 async def stored_bodies(db, chat_session) -> list[str]:
@@ -500,13 +494,13 @@ async def test_post_message_publishes_one_message_event(db):
     async with recorded_events() as events:
         message, _ = await chat.post_message(db, chat=chat_session, author="shopper", body="Is it dimmable?")
 
-    assert [e["type"] for e in events] == ["message"]
+    assert [type(e) for e in events] == [MessagePosted]
     event = events[0]
-    assert event["conversation"] == chat_session.public_id
-    assert event["product_id"] == DEMO_PRODUCT
-    assert event["message"]["body"] == "Is it dimmable?"
-    assert event["message"]["seq"] == message.seq
-    assert chat_session.session_id not in json.dumps(event), "the secret session id is never published"
+    assert event.conversation == chat_session.public_id
+    assert event.product_id == DEMO_PRODUCT
+    assert event.message.body == "Is it dimmable?"
+    assert event.message.seq == message.seq
+    assert chat_session.session_id not in repr(event), "the secret session id is never published"
 
 
 async def test_post_message_refused_publishes_nothing(db):
@@ -528,16 +522,15 @@ async def test_post_message_retried_key_publishes_once(db):
         await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k-1")
         await chat.post_message(db, chat=chat_session, author="shopper", body="hi", client_key="k-1")
 
-    assert [e["type"] for e in events] == ["message"]
+    assert [type(e) for e in events] == [MessagePosted]
 
 
 async def test_create_session_publishes_public_handle_only(db):
     async with recorded_events() as events:
         chat_session = await make_session(db)
 
-    assert [e["type"] for e in events] == ["session_created"]
-    assert events[0]["conversation"] == chat_session.public_id
-    assert chat_session.session_id not in json.dumps(events[0])
+    assert events == [ConversationStarted(conversation=chat_session.public_id, product_id=chat_session.product_id)]
+    assert chat_session.session_id not in repr(events[0])
 
 
 # --- the browser record (localStorage["chat_session_data"]) -------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rxchat.clock import iso, utcnow
 from rxchat.db import FirstRow, run_write
 from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
-from rxchat.services import agents, errors, ids, limits
+from rxchat.services import agents, errors, events, ids, limits
 from rxchat.services.publish import publish
 from rxchat.settings import settings
 
@@ -180,7 +180,7 @@ async def create_session(
     )
     db.add(chat)
     await db.commit()
-    await publish({"type": "session_created", "conversation": chat.public_id, "product_id": product_id})
+    await publish(events.ConversationStarted(conversation=chat.public_id, product_id=product_id))
     return chat
 
 
@@ -278,7 +278,13 @@ async def mark_newest(db: AsyncSession, *, target: str, find: dict, mark: str) -
 
 
 async def post_shopper_message(
-    db: AsyncSession, *, product_id: str, session_id: str, body: str, client_key: str | None = None
+    db: AsyncSession,
+    *,
+    product_id: str,
+    session_id: str,
+    body: str,
+    client_key: str | None = None,
+    origin: str | None = None,
 ) -> tuple[ChatSession, MessagePublic, bool]:
     """A shopper's message to their session for this product, in one statement fewer than `get_session`
     then `post_message`: the UPDATE that counts the message checks the session as `get_session` does.
@@ -288,7 +294,9 @@ async def post_shopper_message(
     if not ids.is_valid_session_id(session_id):
         raise errors.SessionNotFound()
     find = {"secret": session_id, "product": product_id}
-    return await _post(db, chat=None, target="secret", find=find, author="shopper", body=body, client_key=client_key)
+    return await _post(
+        db, chat=None, target="secret", find=find, author="shopper", body=body, client_key=client_key, origin=origin
+    )
 
 
 async def post_reply(
@@ -299,6 +307,7 @@ async def post_reply(
     body: str,
     client_key: str | None = None,
     signed_in: tuple[str, int] | None = None,
+    origin: str | None = None,
 ) -> tuple[ChatSession, MessagePublic, bool]:
     """A staff reply to the conversation with this public handle, checked by the UPDATE that counts it
     (as `console.get_conversation` checks it): SessionNotFound for an unknown, expired or erased one.
@@ -314,7 +323,7 @@ async def post_reply(
     try:
         return await _post(
             db, chat=None, target=target, find=find, author="agent", body=body, client_key=client_key,
-            agent_name=agent_name,
+            agent_name=agent_name, origin=origin,
         )  # fmt: skip
     except errors.SessionNotFound:
         if signed_in is not None:
@@ -334,8 +343,10 @@ async def _post(
     body: str,
     client_key: str | None = None,
     agent_name: str | None = None,
+    origin: str | None = None,
 ) -> tuple[ChatSession, MessagePublic, bool]:
-    """Count a message on the session `target` and `find` name (the caller's `chat`, if it has one), store it."""
+    """Count a message on the session `target` and `find` name (the caller's `chat`, if it has one), store it;
+    `origin` is the tab that sent it, if a tab did (events.MessagePosted)."""
     text = clean_body(body)
     key = clean_client_key(client_key)
     now = utcnow()
@@ -367,12 +378,9 @@ async def _post(
     )  # fmt: skip
     # Announced before the caller's copy of the session is built: the other side waits for this.
     await publish(
-        {
-            "type": "message",
-            "conversation": counted["public_id"],
-            "product_id": counted["product_id"],
-            "message": public.model_dump(),
-        }
+        events.MessagePosted(
+            conversation=counted["public_id"], product_id=counted["product_id"], message=public, origin=origin
+        )
     )
     if chat is None:
         chat = ChatSession(**counted)
@@ -437,4 +445,4 @@ async def delete_session(db: AsyncSession, *, chat: ChatSession) -> None:
     await db.execute(sa.delete(ChatMessage).where(ChatMessage.session_id == chat.id))
     await db.delete(chat)
     await db.commit()
-    await publish({"type": "erased", "conversation": public_id, "product_id": product_id})
+    await publish(events.ConversationErased(conversation=public_id, product_id=product_id))

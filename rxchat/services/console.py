@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import iso, utcnow
 from rxchat.models import AgentPublic, ChatMessage, ChatSession, ConversationSummary, MessagePublic, Product
-from rxchat.services import agents, chat, errors, ids
+from rxchat.services import agents, chat, errors, events, ids
 from rxchat.services.publish import publish
 
 INBOX_SIZE = 100  # conversations the console lists at first, most recent activity first
@@ -112,7 +112,7 @@ async def mark_read(db: AsyncSession, *, chat_session: ChatSession, seq: int) ->
     )
     await db.commit()
     chat_session.agent_read_seq = seq
-    await publish({"type": "read", "conversation": chat_session.public_id, "agent_read_seq": seq})
+    await publish(events.ReadMarked(conversation=chat_session.public_id, agent_read_seq=seq))
 
 
 async def mark_read_signed_in(db: AsyncSession, *, conversation: str, sign_in_token: str, agent_id: int) -> bool:
@@ -125,7 +125,7 @@ async def mark_read_signed_in(db: AsyncSession, *, conversation: str, sign_in_to
     marked = await chat.mark_newest(db, target="signed_handle", find=find, mark="agent_read_seq")
     if marked is None:
         return False
-    await publish({"type": "read", "conversation": marked["public_id"], "agent_read_seq": marked["agent_read_seq"]})
+    await publish(events.ReadMarked(conversation=marked["public_id"], agent_read_seq=marked["agent_read_seq"]))
     return True
 
 
@@ -165,6 +165,7 @@ async def reply(
     sign_in_token: str,
     body: str,
     client_key: str | None = None,
+    origin: str | None = None,
 ) -> MessagePublic:
     """The agent's reply to a live conversation, signed with their name. The statement that stores it
     also checks that `sign_in_token` still signs `agent` in: NotSignedIn when it does not (signed out,
@@ -176,6 +177,7 @@ async def reply(
         body=body,
         client_key=client_key,
         signed_in=(sign_in_token, agent.id),
+        origin=origin,
     )
     return message
 
@@ -186,9 +188,9 @@ async def set_status(db: AsyncSession, *, chat_session: ChatSession, status: str
     chat_session.status = status
     db.add(chat_session)
     await db.commit()
-    await publish({"type": "status", "conversation": chat_session.public_id, "status": status})
+    await publish(events.StatusChanged(conversation=chat_session.public_id, status=status))
 
 
 async def typing(*, conversation: str, side: str, agent_name: str = "") -> None:
     """Someone is typing: announced live, never stored."""
-    await publish({"type": "typing", "conversation": conversation, "side": side, "agent_name": agent_name})
+    await publish(events.Typing(conversation=conversation, side=side, agent_name=agent_name))

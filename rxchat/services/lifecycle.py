@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import utcnow
 from rxchat.models import ChatMessage, ChatSession
-from rxchat.services import ids, limits
+from rxchat.services import events, ids, limits
 from rxchat.services.chat import empty_expired_clause, idle_expired_clause, is_expired
 from rxchat.services.publish import publish
 from rxchat.settings import settings
@@ -74,7 +74,7 @@ async def sweep_expired(
             sessions += len(erased)
             messages += removed_messages
             for public_id, product_id in erased:
-                await publish({"type": "erased", "conversation": public_id, "product_id": product_id})
+                await publish(events.ConversationErased(conversation=public_id, product_id=product_id))
             if selected < batch_size:
                 break
             if renew is not None:

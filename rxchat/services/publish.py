@@ -1,15 +1,15 @@
 """The one door through which committed changes are announced.
 
-Services call `publish(event)` only after their write has committed. Events are
-small JSON-safe dicts with a `type` and the conversation's public id. The Reflex
-side installs a publisher that pushes them into live rooms (rxchat/realtime.py);
+Services call `publish(event)` only after their write has committed, with one
+of the typed events of rxchat/services/events.py. The live hub installs a
+publisher that turns them into room and inbox updates (rxchat/live/hub.py);
 tests install a recorder. See docs/realtime.md.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-Event = dict[str, Any]
+from rxchat.services.events import Event
+
 Publisher = Callable[[Event], Awaitable[None] | None]
 
 _publishers: list[Publisher] = []

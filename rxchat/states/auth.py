@@ -10,7 +10,8 @@ frontend var: it lives in backend-only `_` fields set here.
 
 import reflex as rx
 
-from rxchat import db, realtime
+from rxchat import db
+from rxchat.live.tabs import tabs
 from rxchat.models import AgentPublic
 from rxchat.services import agents
 from rxchat.services.errors import ChatError
@@ -76,12 +77,12 @@ class AgentAuthState(rx.State):
                 await agents.sign_out(s, token=self.auth_token)
         self.auth_token = ""
         self._forget()
-        realtime.leave_console(self.router.session.client_token)
+        tabs.leave_console(self.router.session.client_token)
         return rx.redirect(LOGIN_ROUTE)
 
     @rx.event
     async def redirect_if_signed_in(self):
         self.login_error = ""
-        realtime.leave_console(self.router.session.client_token)
+        tabs.leave_console(self.router.session.client_token)
         if await self._require_agent() is not None:
             return rx.redirect(CONSOLE_ROUTE)

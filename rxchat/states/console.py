@@ -9,14 +9,14 @@ import uuid
 
 import reflex as rx
 
-from rxchat import db, live_keys, realtime
+from rxchat import db, live_keys, reflex_internals
+from rxchat.live.tabs import tabs
 from rxchat.services import chat, console, ids
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import ConversationRow, InboxState, read_shared_inbox, to_rows
 from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
-from rxchat.states.shared import join, leave
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
 
@@ -49,8 +49,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         agent = await self._require_agent()
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
-        realtime.watch_console(self.router.session.client_token, type(self), self.auth_token)
-        inbox = await join(self, InboxState, live_keys.inbox_key())
+        tabs.watch_console(self.router.session.client_token, type(self), self.auth_token)
+        inbox = await reflex_internals.link(self, InboxState, live_keys.inbox_key())
         self._inbox_version = inbox.version  # before reading: a change from now on is read again
         async with db.session() as s:
             self.products = [product_view(p) for p in await chat.list_products(s)]
@@ -63,8 +63,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     async def _leave_tab(self, token: str) -> list:
         """The tab's socket went, or its sign-in ended: leave the inbox and the open conversation, forget
         the agent and what the tab listed; a tab still open is sent to the sign-in page."""
-        await leave(self, InboxState, token)
-        await leave(self, ConversationRoomState, token)
+        await reflex_internals.unlink(self, InboxState, token)
+        await reflex_internals.unlink(self, ConversationRoomState, token)
         self._forget()
         self.conversations, self.products, self.inbox_has_more = [], [], False
         self.selected_label = self.selected_customer = ""
@@ -153,7 +153,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         )
         self.selected_product = product_view(product)
         self._start_earlier(newest_first, before)
-        room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
+        room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
 
@@ -193,7 +193,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         try:
             async with db.session() as s:
                 room = await self.get_state(ConversationRoomState)
-                with realtime.own_room_update(room, conversation, self.router.session.client_token):
+                token = self.router.session.client_token
+                with tabs.sending(token, conversation, room):
                     await console.reply(
                         s,
                         conversation=conversation,
@@ -201,6 +202,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                         sign_in_token=self.auth_token,
                         body=text,
                         client_key=uuid.uuid4().hex,
+                        origin=token,
                     )
         except NotSignedIn:
             self._forget()

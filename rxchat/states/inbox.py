@@ -15,8 +15,8 @@ import reflex as rx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.models import ConversationSummary
+from rxchat.reflex_internals import SendsChangesOnce
 from rxchat.services import console
-from rxchat.states.shared import SendsChangesOnce
 
 
 @dataclasses.dataclass

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 import reflex as rx
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from rxchat import db, live_keys
+from rxchat import db, live_keys, reflex_internals
 from rxchat.models import ChatSession, MessagePublic
+from rxchat.reflex_internals import SendsChangesOnce
 from rxchat.services import chat
-from rxchat.states.shared import SendsChangesOnce
 from rxchat.text import segments
 
 WINDOW_SIZE = 50  # messages a room loads; older ones page in per tab
@@ -105,7 +105,7 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
 
     def _is_room_of(self, conversation: str) -> bool:
         """Whether this is the linked room of that conversation (a tab's may be another's, or none)."""
-        return self._linked_to == room_key(conversation)
+        return reflex_internals.linked_key(self) == room_key(conversation)
 
     def _replace_window(self, newest_first: list[MessagePublic], agent_read_seq: int) -> None:
         self.messages = [to_view(m) for m in reversed(newest_first)]

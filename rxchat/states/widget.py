@@ -13,15 +13,15 @@ import uuid
 
 import reflex as rx
 
-from rxchat import db, realtime
+from rxchat import db, reflex_internals
 from rxchat.clock import iso, utcnow
+from rxchat.live.tabs import tabs
 from rxchat.models import ChatSession, MessagePublic
 from rxchat.services import chat, console, ids, lifecycle, profile, record
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited, SessionNotFound
 from rxchat.settings import settings
 from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, parts_json, room_key
-from rxchat.states.shared import join, leave
 
 logger = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ class ChatWidgetState(EarlierPages, rx.State):
         self._public_id = ""
         self.has_session = False
         self.unread = 0
-        self.agent_online = realtime.agents_online()
-        realtime.watch_widget(self.router.session.client_token, type(self))
+        self.agent_online = tabs.agents_online
+        tabs.watch_widget(self.router.session.client_token, type(self))
         if not self.chat_session_data:
             return
         data = self._load_record()
@@ -214,17 +214,17 @@ class ChatWidgetState(EarlierPages, rx.State):
         self._public_id = chat_session.public_id
         self.has_session = True
         newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
-        room = await join(self, ConversationRoomState, room_key(chat_session.public_id))
+        room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         self._start_earlier(newest_first, before)
-        realtime.hold_tab(self.router.session.client_token, type(self))
+        tabs.hold(self.router.session.client_token, type(self))
 
     async def _leave_tab(self, token: str) -> list:
         """The tab's socket has gone: leave the room and forget the conversation, so that whoever
-        later holds this tab's token holds nothing (realtime ends held tabs). The browser record is
+        later holds this tab's token holds nothing (the live hub ends held tabs). The browser record is
         left alone: a new connection's hydrate replaces it with what that browser holds. Messages
         that failed to send stay, with their Retry: they are the shopper's own typing."""
-        await leave(self, ConversationRoomState, token)
+        await reflex_internals.unlink(self, ConversationRoomState, token)
         self._session_id = self._public_id = ""
         self.has_session = self.confirming_erase = False
         self.profile_name = self.profile_email = self.profile_notice = self.product_name = self.error = ""
@@ -322,9 +322,15 @@ class ChatWidgetState(EarlierPages, rx.State):
     ) -> tuple[ChatSession, MessagePublic, bool]:
         """The message into that conversation (SessionNotFound when it is no longer there to use);
         whether it is new (False for a retry of one stored before)."""
-        with realtime.own_room_update(room, public_id, self.router.session.client_token):
+        token = self.router.session.client_token
+        with tabs.sending(token, public_id, room):
             return await chat.post_shopper_message(
-                s, product_id=product_id, session_id=session_id, body=pending.body, client_key=pending.key
+                s,
+                product_id=product_id,
+                session_id=session_id,
+                body=pending.body,
+                client_key=pending.key,
+                origin=token,
             )
 
     async def _start_session(self, s) -> ChatSession:

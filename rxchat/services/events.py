@@ -1,0 +1,61 @@
+"""What the services announce after a write commits: one frozen dataclass per kind of event.
+
+Published through `rxchat.services.publish.publish`, the one door; the live hub
+(rxchat/live/hub.py) turns them into room and inbox updates, and tests record
+them. They carry a conversation's public handle, never a shopper's session id.
+`origin` is the browser tab (its Reflex client token) whose action caused a
+message, when a tab did: the hub puts that message straight into the room the
+tab holds (rxchat/live/tabs.py `Tabs.sending`).
+"""
+
+import dataclasses
+
+from rxchat.models import MessagePublic
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MessagePosted:
+    conversation: str
+    product_id: str
+    message: MessagePublic
+    origin: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConversationStarted:
+    conversation: str
+    product_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConversationErased:
+    """Erased by the shopper, or removed by the expiry sweep."""
+
+    conversation: str
+    product_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadMarked:
+    """Staff have read the shopper's messages up to `agent_read_seq`."""
+
+    conversation: str
+    agent_read_seq: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StatusChanged:
+    conversation: str
+    status: str  # open | closed
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Typing:
+    """Someone is typing: the only event with no write behind it."""
+
+    conversation: str
+    side: str  # shopper | agent
+    agent_name: str = ""
+
+
+Event = MessagePosted | ConversationStarted | ConversationErased | ReadMarked | StatusChanged | Typing
