@@ -236,3 +236,21 @@ async def test_a_seen_mark_moves_only_for_the_shopper_own_session_on_its_product
     await db.refresh(chat_session)
     assert await console.unread_replies(db, chat_session=chat_session) == 0
     assert not await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)
+
+
+async def test_an_account_made_under_the_older_email_rule_still_signs_in_and_is_managed(db):
+    """Lookups only trim and lower-case: an address the current rule refuses (a reserved .test domain)
+    but an older one stored still finds its account."""
+    from rxchat.models import Agent
+
+    db.add(Agent(email="ann@shop.test", display_name="Ann", password_hash=agents._hasher.hash(PASSWORD)))
+    await db.commit()
+    with pytest.raises(errors.InvalidInput):
+        await agents.create_agent(db, email="bob@shop.test", name="Bob", password=PASSWORD)
+
+    agent, _token = await agents.sign_in(db, email=" Ann@Shop.test ", password=PASSWORD)
+    assert agent.email == "ann@shop.test"
+    await agents.reset_password(db, email="ann@shop.test", password="another long password")
+    await agents.deactivate_agent(db, email="ann@shop.test")
+    with pytest.raises(agents.InvalidCredentials):
+        await agents.sign_in(db, email="ann@shop.test", password="another long password")

@@ -52,7 +52,14 @@ def hash_token(token: str) -> str:
 
 
 def normalize_email(email: object) -> str:
+    """A new account's email: valid by the one email rule, trimmed and lower-cased (InvalidInput otherwise)."""
     return profile.clean_email(email)
+
+
+def lookup_email(email: object) -> str:
+    """An email to find an existing account by: only trimmed and lower-cased, so an account made under an
+    older, looser rule can still sign in and be managed."""
+    return email.strip().lower()[:320] if isinstance(email, str) else ""
 
 
 def _check_password(password: object) -> str:
@@ -86,7 +93,7 @@ async def create_agent(db: AsyncSession, *, email: str, name: str, password: str
 
 
 async def reset_password(db: AsyncSession, *, email: str, password: str) -> None:
-    agent = await _agent_by_email(db, normalize_email(email))
+    agent = await _agent_by_email(db, lookup_email(email))
     if agent is None:
         raise AgentNotFound()
     agent.password_hash = await asyncio.to_thread(_hasher.hash, _check_password(password))
@@ -97,7 +104,7 @@ async def reset_password(db: AsyncSession, *, email: str, password: str) -> None
 
 async def deactivate_agent(db: AsyncSession, *, email: str) -> None:
     """Ends the agent's sign-ins and API tokens at once."""
-    agent = await _agent_by_email(db, normalize_email(email))
+    agent = await _agent_by_email(db, lookup_email(email))
     if agent is None:
         raise AgentNotFound()
     agent.is_active = False
@@ -128,10 +135,7 @@ async def sign_in(
     email_key = f"email:{str(email).strip().lower()[:254]}"
     address_key = f"address:{client_address or 'unknown'}"
     await limits.count_sign_in(address_key, email_key)
-    try:
-        address = normalize_email(email)
-    except errors.InvalidInput:
-        address = None
+    address = lookup_email(email)
     agent = await _agent_by_email(db, address) if address else None
     try:
         await asyncio.to_thread(_hasher.verify, agent.password_hash if agent else _DUMMY_HASH, str(password))
@@ -162,7 +166,7 @@ async def _issue(db: AsyncSession, agent: Agent, *, kind: str, ttl: timedelta | 
 
 
 async def create_api_token(db: AsyncSession, *, email: str) -> str:
-    agent = await _agent_by_email(db, normalize_email(email))
+    agent = await _agent_by_email(db, lookup_email(email))
     if agent is None or not agent.is_active:
         raise AgentNotFound("There is no active staff account with that email.")
     return await _issue(db, agent, kind="api", ttl=None)
