@@ -2,16 +2,15 @@
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import browser
+from server import AppServer, base_env, copy_app, run_cli
 
-import browser  # noqa: E402
-from server import AppServer, base_env, copy_app, run_cli  # noqa: E402
+pytest_plugins = ["unit_fixtures"]  # db, app, client: the unit tests' shared fixtures
 
 # Test settings, set before rxchat is imported anywhere in this process.
 TEST_SETTINGS = {

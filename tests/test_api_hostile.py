@@ -20,10 +20,8 @@ from starlette.testclient import TestClient
 
 from api_support import (
     DEMO_PRODUCT,
-    api_database,
     assert_error,
     bearer,
-    client_for,
     messages_url,
     new_agent,
     new_session,
@@ -33,7 +31,6 @@ from api_support import (
 from rxchat import db, redaction
 from rxchat.api.deps import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from rxchat.services import chat, errors
-from rxchat.settings import settings
 
 module_loop = pytest.mark.asyncio(loop_scope="module")  # async tests share the module's loop (and its engine)
 
@@ -57,27 +54,12 @@ MARKUP = [
 ]
 
 
+APP = served_app()  # built at import: schemathesis reads its OpenAPI document while collecting; `app` serves it
+
+
 @pytest.fixture(scope="module")
-def database(tmp_path_factory):
-    return tmp_path_factory.mktemp("hostile") / "api.db"
-
-
-APP = served_app()  # built at import: schemathesis reads its OpenAPI document while collecting
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(database):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings, "messages_per_minute", 100_000)  # fuzzing posts fast; limits have their own tests
-        patch.setattr(settings, "sessions_per_hour", 100_000)
-        async with api_database(database):
-            yield APP
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def client(app):
-    async with client_for(app) as c:
-        yield c
+def api_settings():
+    return {"messages_per_minute": 100_000, "sessions_per_hour": 100_000}  # fuzzing posts fast; limits have own tests
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -21,17 +21,14 @@ import sqlalchemy as sa
 from api_support import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
-    api_database,
     assert_error,
     bearer,
-    client_for,
     conversation_of,
     conversation_url,
     conversations_url,
     messages_url,
     new_agent,
     replies_url,
-    served_app,
     session_url,
     sessions_url,
 )
@@ -65,19 +62,9 @@ class Thread:
         return sorted(self.messages.values(), key=lambda m: m["seq"])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def app(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings, "messages_per_minute", 100_000)  # the mix posts fast; limits have their own tests
-        patch.setattr(settings, "sessions_per_hour", 100_000)
-        async with api_database(tmp_path_factory.mktemp("api-ledger") / "api.db"):
-            yield served_app()
-
-
-@pytest_asyncio.fixture(loop_scope="module")
-async def client(app):
-    async with client_for(app) as c:
-        yield c
+@pytest.fixture(scope="module")
+def api_settings():
+    return {"messages_per_minute": 100_000, "sessions_per_hour": 100_000}  # the mix posts fast; limits have own tests
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from limits import RateLimitItemPerHour
 from sqlmodel import select
 
-from factories import DEMO_PRODUCT, make_session, migrated_database, second_session
+from factories import DEMO_PRODUCT, make_session, second_session
 from rxchat.models import ChatSession
 from rxchat.services import agents, errors, ids, lifecycle, limits
 from rxchat.settings import settings
@@ -44,12 +44,6 @@ async def storage(request, monkeypatch):
 def run_id() -> str:
     """Keys of this run only: Redis windows outlive a test (they expire on their own) and are shared."""
     return uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-async def db(tmp_path):
-    async with migrated_database(tmp_path / "limits.db") as session:
-        yield session
 
 
 class CountingHasher:

@@ -16,12 +16,6 @@ from rxchat.services import chat
 
 
 @pytest.fixture
-async def db(tmp_path):
-    async with migrated_database(tmp_path / "chat.db") as session:
-        yield session
-
-
-@pytest.fixture
 def thread_trips(monkeypatch) -> list[str]:
     """The calls the event loop hands to aiosqlite's thread (the real ones, counted on the way)."""
     trips: list[str] = []
