@@ -80,7 +80,7 @@ def inbox_item(row: ConversationRow) -> rx.Component:
                 trim="both",
             ),
             # With a name given, the handle still tells apart two shoppers of the same name.
-            rx.cond(row.customer_name != "", rx.text(row.shopper_label, size="1", color=rx.color("gray", 10))),
+            rx.cond(row.customer_name != "", rx.text(row.shopper_label, size="1", color=rx.color("gray", 11))),
             rx.spacer(),
             rx.cond(
                 row.unread > 0,
@@ -123,7 +123,12 @@ def inbox() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.select.root(
-                rx.select.trigger(placeholder="All products", data_testid="agent-filter-product", width="100%"),
+                rx.select.trigger(
+                    placeholder="All products",
+                    aria_label="Filter by product",
+                    data_testid="agent-filter-product",
+                    width="100%",
+                ),
                 rx.select.content(
                     rx.select.item("All products", value="all"),
                     rx.foreach(AgentConsoleState.products, lambda p: rx.select.item(p.name, value=p.id)),
@@ -132,7 +137,7 @@ def inbox() -> rx.Component:
                 on_change=AgentConsoleState.set_filter_product,
             ),
             rx.select.root(
-                rx.select.trigger(data_testid="agent-filter-status", width="100%"),
+                rx.select.trigger(aria_label="Filter by status", data_testid="agent-filter-status", width="100%"),
                 rx.select.content(
                     rx.select.item("Open", value="open"),
                     rx.select.item("Closed", value="closed"),
@@ -147,7 +152,7 @@ def inbox() -> rx.Component:
             rx.foreach(rows, inbox_item),
             rx.cond(
                 rows.length() == 0,
-                rx.text("No conversations here yet.", size="2", color=rx.color("gray", 10), padding="12px"),
+                rx.text("No conversations here yet.", size="2", color=rx.color("gray", 11), padding="12px"),
             ),
             rx.cond(
                 rx.cond(own_view, AgentConsoleState.inbox_has_more, InboxState.more_open),
@@ -179,7 +184,7 @@ def thread() -> rx.Component:
         rx.cond(
             AgentConsoleState.selected == "",
             rx.center(
-                rx.text("Choose a conversation from the inbox.", color=rx.color("gray", 10)),
+                rx.text("Choose a conversation from the inbox.", color=rx.color("gray", 11)),
                 class_name="console-thread",
             ),
             rx.vstack(
@@ -283,7 +288,7 @@ def console_layout() -> rx.Component:
                 rx.badge(InboxState.unread_total.to_string() + " unread", color_scheme="red"),
             ),
             sound_switch(),
-            rx.color_mode.button(),
+            rx.color_mode.button(aria_label="Switch light or dark theme"),
             rx.text(AgentAuthState.agent_name, size="2"),
             rx.button("Sign out", variant="soft", on_click=AgentAuthState.logout, data_testid="agent-logout"),
             align="center",

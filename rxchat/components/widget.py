@@ -17,6 +17,13 @@ from rxchat.states.widget import INPUT_ID, ChatWidgetState
 TYPING_SIGNAL_MS = 1000  # at most one typing signal per second while typing (leading edge)
 
 chat_open = ClientStateVar.create("rxchat_chat_open", default=False)
+# Closing swaps the launcher for another button, which would leave focus nowhere: put it back on the
+# launcher (in the page, no round trip), so a keyboard user carries on where they opened the chat.
+FOCUS_LAUNCHER = "requestAnimationFrame(() => document.querySelector('[data-testid=\"chat-launcher\"]')?.focus())"
+
+
+def close_chat() -> list:
+    return [chat_open.set_value(False), rx.call_script(FOCUS_LAUNCHER)]
 
 
 def unread_badge() -> rx.Component:
@@ -43,7 +50,7 @@ def launcher() -> rx.Component:
         chat_open.value,
         rx.button(
             rx.icon("chevron-down", size=28, class_name="chat-launcher-icon"),
-            on_click=chat_open.set_value(False),
+            on_click=close_chat(),
             aria_label="Close chat",
             aria_expanded="true",
             **common,
@@ -83,7 +90,7 @@ def header() -> rx.Component:
             rx.icon("x", size=18),
             variant="ghost",
             color_scheme="gray",
-            on_click=chat_open.set_value(False),
+            on_click=close_chat(),
             aria_label="Close chat",
             class_name="chat-close",
         ),

@@ -1,0 +1,108 @@
+"""axe-core scans of the product page with the widget open and of the staff console, light and dark.
+
+No serious or critical violation may stand: a shopper using a screen reader or a
+keyboard, or one who needs contrast, can chat, and so can an agent.
+"""
+
+import re
+import secrets
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Page, expect
+
+from server import run_cli
+
+pytestmark = pytest.mark.e2e
+
+PRODUCT = "summit-backpack"
+PASSWORD = "correct horse battery staple"
+BLOCKING = ("serious", "critical")
+
+
+def blocking_violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[(n['target'], n['html'][:160]) for n in v['nodes']][:5]}"
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+@pytest.fixture(params=["light", "dark"])
+def scheme(request, page: Page) -> str:
+    page.emulate_media(color_scheme=request.param)
+    return request.param
+
+
+def test_the_product_page_with_the_widget_open(page: Page, served_app, scheme):
+    page.goto(f"{served_app.url}/products/{PRODUCT}")
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+    page.get_by_test_id("chat-launcher").click()
+    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+    page.get_by_test_id("chat-input").fill(f"Is it waterproof? {secrets.token_hex(3)}")
+    page.get_by_test_id("chat-input").press("Enter")
+    expect(page.get_by_test_id("chat-message")).to_have_count(1)
+    assert blocking_violations(page) == []
+
+
+def test_the_console_with_a_conversation_open(page: Page, served_app, scheme):
+    question = f"Does it fit a laptop? {secrets.token_hex(3)}"
+    created = page.request.post(f"{served_app.url}/api/products/{PRODUCT}/chat/sessions")
+    session_id = created.json()["session_id"]
+    page.request.post(
+        f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}/messages", data={"content": question}
+    )
+    email = f"a11y-{secrets.token_hex(4)}@example.com"
+    run_cli("create-agent", "--email", email, "--name", "Ada", "--password-stdin", env=served_app.env, stdin=PASSWORD)
+    page.goto(f"{served_app.url}/agent/login")
+    expect(page.get_by_test_id("agent-login-submit")).to_be_enabled()
+    assert blocking_violations(page) == [], "the sign-in page"
+    page.get_by_test_id("agent-login-email").fill(email)
+    page.get_by_test_id("agent-login-password").fill(PASSWORD)
+    page.get_by_test_id("agent-login-submit").click()
+    page.wait_for_url(re.compile(r".*/agent$"))
+    expect(page.get_by_test_id("agent-inbox")).to_be_visible()
+    assert blocking_violations(page) == [], "the console with no conversation open"
+    page.get_by_test_id("agent-conversation-item").filter(has_text=question).click()
+    expect(page.get_by_test_id("agent-thread").get_by_text(question)).to_be_visible()
+    assert blocking_violations(page) == [], "the console with a conversation open"
+
+
+def focused_test_id(page: Page) -> str:
+    return page.evaluate("document.activeElement?.closest('[data-testid]')?.dataset.testid ?? ''")
+
+
+def tab_to(page: Page, test_id: str, presses: int = 40) -> None:
+    for _ in range(presses):
+        if focused_test_id(page) == test_id:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{test_id} is not reachable with Tab")
+
+
+def test_a_shopper_chats_by_keyboard_alone(page: Page, served_app):
+    """Tab to the launcher, Enter opens the panel with the focus in the input, Enter sends, and closing puts
+    the focus back on the launcher."""
+    question = f"Keyboard only: does it have a rain cover? {secrets.token_hex(3)}"
+    page.goto(f"{served_app.url}/products/{PRODUCT}")
+    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
+    tab_to(page, "chat-launcher")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+    page.wait_for_function("document.activeElement?.dataset.testid === 'chat-input'")
+    page.keyboard.type(question)
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("chat-message").filter(has_text=question)).to_have_attribute(
+        "data-status", re.compile("sent|read")
+    )
+    page.keyboard.press("Shift+Tab")  # back from the input to the panel's controls, then on to Close
+    closer = page.locator('[data-testid="chat-panel"] button[aria-label="Close chat"]')
+    for _ in range(20):
+        if page.evaluate("document.activeElement?.getAttribute('aria-label')") == "Close chat":
+            break
+        page.keyboard.press("Shift+Tab")
+    expect(closer).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("chat-panel")).to_be_hidden()
+    page.wait_for_function("document.activeElement?.dataset.testid === 'chat-launcher'")
