@@ -10,11 +10,12 @@ import asyncio
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import utcnow
@@ -114,7 +115,9 @@ async def deactivate_agent(db: AsyncSession, *, email: str) -> None:
 
 
 async def _revoke_all(db: AsyncSession, agent_id: int | None, *, kind: str | None) -> None:
-    query = select(AgentCredential).where(AgentCredential.agent_id == agent_id, AgentCredential.revoked_at.is_(None))
+    query = select(AgentCredential).where(
+        AgentCredential.agent_id == agent_id, col(AgentCredential.revoked_at).is_(None)
+    )
     if kind:
         query = query.where(AgentCredential.kind == kind)
     now = utcnow()
@@ -142,7 +145,7 @@ async def sign_in(
         ok = agent is not None and agent.is_active
     except (VerificationError, InvalidHashError):
         ok = False
-    if not ok:
+    if agent is None or not ok:
         raise InvalidCredentials()  # the attempt stays counted
     await limits.sign_in_succeeded(email_key=email_key, address_key=address_key)
     token = await _issue(db, agent, kind="console", ttl=CONSOLE_SIGN_IN_TTL)
@@ -150,6 +153,7 @@ async def sign_in(
 
 
 async def _issue(db: AsyncSession, agent: Agent, *, kind: str, ttl: timedelta | None) -> str:
+    assert agent.id is not None  # a stored agent
     token = secrets.token_urlsafe(32)
     now = utcnow()
     db.add(
@@ -172,7 +176,7 @@ async def create_api_token(db: AsyncSession, *, email: str) -> str:
     return await _issue(db, agent, kind="api", ttl=None)
 
 
-_CREDENTIALS, _AGENTS = AgentCredential.__table__, Agent.__table__
+_CREDENTIALS, _AGENTS = AgentCredential.__table__, Agent.__table__  # type: ignore[attr-defined]  # (SQLModel's typing)
 # The one rule a sign-in token passes, in SQL, so a write can check it in its own statement: its
 # credential of that kind, neither revoked nor expired, for an active agent.
 _SIGNS_IN = sa.and_(
@@ -190,11 +194,11 @@ _AGENT_SIGNED_IN = sa.select(_AGENTS.c.id, _AGENTS.c.email, _AGENTS.c.display_na
 STILL_SIGNED_IN = sa.exists().where(_SIGNS_IN, _AGENTS.c.id == sa.bindparam("signed_in_agent"))
 
 
-def _sign_in_params(token: str, kind: str) -> dict:
+def _sign_in_params(token: str, kind: str) -> dict[str, Any]:
     return {"token_hash": hash_token(token), "kind": kind, "signed_in_at": utcnow()}
 
 
-def signed_in_params(token: str, *, agent_id: int, kind: str = "console") -> dict:
+def signed_in_params(token: str, *, agent_id: int, kind: str = "console") -> dict[str, Any]:
     """The parameters of STILL_SIGNED_IN."""
     return {**_sign_in_params(token, kind), "signed_in_agent": agent_id}
 

@@ -7,6 +7,7 @@ rxchat.services.errors. Writes commit here, then publish.
 
 import functools
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -92,7 +93,7 @@ def clean_client_key(client_key: object) -> str | None:
 # --- expiry: one rule, in Python for a row in hand and in SQL for the sweep and the write -----------------------
 
 
-def is_expired(chat: ChatSession, *, now=None) -> bool:
+def is_expired(chat: ChatSession, *, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if chat.message_count == 0:
         return chat.created_at < now - timedelta(hours=settings.empty_session_ttl_hours)
@@ -101,7 +102,7 @@ def is_expired(chat: ChatSession, *, now=None) -> bool:
 
 # A literal 0, not a bound parameter: a planner matches `message_count = 0` to the partial index's own
 # condition only when it can see the value (SQLite never, PostgreSQL not in a generic prepared plan).
-NO_MESSAGES = sa.literal_column("0")
+NO_MESSAGES: sa.ColumnClause[int] = sa.literal_column("0")
 
 
 def idle_expired_clause(now: datetime) -> sa.ColumnElement[bool]:
@@ -122,11 +123,11 @@ def _cutoffs(now: datetime) -> dict[str, datetime]:
     }
 
 
-def _idle_before(cutoff) -> sa.ColumnElement[bool]:
+def _idle_before(cutoff: datetime | sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
     return sa.and_(col(ChatSession.message_count) > NO_MESSAGES, col(ChatSession.last_activity) < cutoff)
 
 
-def _empty_before(cutoff) -> sa.ColumnElement[bool]:
+def _empty_before(cutoff: datetime | sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
     return sa.and_(col(ChatSession.message_count) == NO_MESSAGES, col(ChatSession.created_at) < cutoff)
 
 
@@ -207,7 +208,7 @@ async def get_session(db: AsyncSession, *, product_id: str, session_id: str) -> 
 
 # --- posting: one UPDATE ... RETURNING counts the message (and checks the session), one INSERT stores it --------
 
-_SESSIONS, _MESSAGES = ChatSession.__table__, ChatMessage.__table__
+_SESSIONS, _MESSAGES = ChatSession.__table__, ChatMessage.__table__  # type: ignore[attr-defined]  # (SQLModel's typing)
 # Which session a message goes to: the caller's row, a shopper's secret id under a product, or a
 # conversation's public handle; the last two are checked by the same statement that counts the message.
 _TARGETS = {
@@ -270,7 +271,7 @@ def _mark_statement(target: str, mark: str) -> sa.Update:
     )
 
 
-async def mark_newest(db: AsyncSession, *, target: str, find: dict, mark: str) -> dict | None:
+async def mark_newest(db: AsyncSession, *, target: str, find: dict[str, Any], mark: str) -> dict[str, Any] | None:
     """Move `mark` up to the session's newest message in one write; the session's public id and the
     mark, or None when it was there already or the session is not one to use (unknown, expired...)."""
     params = {**find, **_cutoffs(utcnow())}
@@ -338,7 +339,7 @@ async def _post(
     *,
     chat: ChatSession | None,
     target: str,
-    find: dict,
+    find: dict[str, Any],
     author: str,
     body: str,
     client_key: str | None = None,
@@ -390,7 +391,9 @@ async def _post(
     return chat, public, True
 
 
-def _store(count: sa.Update, params: dict, row: dict, first_row: FirstRow) -> tuple[dict | None, int | None]:
+def _store(
+    count: sa.Update, params: dict[str, Any], row: dict[str, Any], first_row: FirstRow
+) -> tuple[dict[str, Any] | None, int | None]:
     """The write itself, in one transaction (db.run_write): the UPDATE counts the message and checks its
     session; the INSERT stores it under the seq that UPDATE handed out. Nothing is written when the UPDATE
     finds no session; a retried idempotency key fails the INSERT on its unique index (no SELECT first)."""
@@ -398,11 +401,12 @@ def _store(count: sa.Update, params: dict, row: dict, first_row: FirstRow) -> tu
     if counted is None:
         return None, None
     stored = first_row(_STORE, {**row, "session_id": counted["id"], "seq": counted["last_seq"]})
+    assert stored is not None  # INSERT ... RETURNING gives the row it stored
     return counted, stored["id"]
 
 
 async def _stored_retry(
-    db: AsyncSession, chat: ChatSession | None, target: str, find: dict, key: str | None
+    db: AsyncSession, chat: ChatSession | None, target: str, find: dict[str, Any], key: str | None
 ) -> tuple[ChatSession, MessagePublic, bool] | None:
     """The session and the message stored before under idempotency key `key`, or None."""
     if key is None:
@@ -415,7 +419,9 @@ async def _stored_retry(
         )
         query = select(ChatSession).where(getattr(ChatSession, column) == find[name])
         chat = (await db.exec(query.execution_options(populate_existing=True))).first()  # as stored now
-    existing = await _message_by_key(db, chat_id=chat.id, client_key=key) if chat is not None else None
+    if chat is None:
+        return None
+    existing = await _message_by_key(db, chat_id=chat.id, client_key=key)
     return (chat, to_message_public(existing), False) if existing is not None else None
 
 
@@ -442,7 +448,7 @@ async def list_messages(
 async def delete_session(db: AsyncSession, *, chat: ChatSession) -> None:
     """Erase a conversation: its messages and the session itself."""
     public_id, product_id = chat.public_id, chat.product_id
-    await db.execute(sa.delete(ChatMessage).where(ChatMessage.session_id == chat.id))
+    await db.execute(sa.delete(ChatMessage).where(col(ChatMessage.session_id) == chat.id))
     await db.delete(chat)
     await db.commit()
     await publish(events.ConversationErased(conversation=public_id, product_id=product_id))

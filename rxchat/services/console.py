@@ -31,7 +31,7 @@ async def list_conversations(
 ) -> list[ConversationSummary]:
     """Conversations with at least one message, most recent activity first."""
     unread = (
-        select(sa.func.count(ChatMessage.id))
+        select(sa.func.count(col(ChatMessage.id)))
         .where(
             ChatMessage.session_id == ChatSession.id,
             ChatMessage.author == "shopper",
@@ -42,9 +42,12 @@ async def list_conversations(
     )
     query = (
         select(ChatSession, ChatMessage, Product.name, unread)
-        .join(ChatMessage, sa.and_(ChatMessage.session_id == ChatSession.id, ChatMessage.seq == ChatSession.last_seq))
-        .join(Product, Product.id == ChatSession.product_id, isouter=True)
-        .where(ChatSession.is_active.is_(True))
+        .join(
+            ChatMessage,
+            sa.and_(col(ChatMessage.session_id) == ChatSession.id, col(ChatMessage.seq) == ChatSession.last_seq),
+        )
+        .join(Product, col(Product.id) == ChatSession.product_id, isouter=True)
+        .where(col(ChatSession.is_active).is_(True))
         .order_by(col(ChatSession.last_activity).desc())
         .limit(max(1, min(limit, INBOX_MAX)))
     )
@@ -75,10 +78,10 @@ async def list_conversations(
 async def count_unread(db: AsyncSession) -> int:
     """Shopper messages staff have not read yet, across every conversation (the console's title and badge)."""
     query = (
-        select(sa.func.count(ChatMessage.id))
-        .join(ChatSession, ChatMessage.session_id == ChatSession.id)
+        select(sa.func.count(col(ChatMessage.id)))
+        .join(ChatSession, col(ChatMessage.session_id) == ChatSession.id)
         .where(
-            ChatSession.is_active.is_(True),
+            col(ChatSession.is_active).is_(True),
             ChatSession.last_seq > ChatSession.agent_read_seq,  # only threads with something unread
             ChatMessage.author == "shopper",
             ChatMessage.seq > ChatSession.agent_read_seq,
@@ -107,7 +110,7 @@ async def mark_read(db: AsyncSession, *, chat_session: ChatSession, seq: int) ->
         return
     await db.exec(
         sa.update(ChatSession)
-        .where(ChatSession.id == chat_session.id, ChatSession.agent_read_seq < seq)
+        .where(col(ChatSession.id) == chat_session.id, col(ChatSession.agent_read_seq) < seq)
         .values(agent_read_seq=seq)
     )
     await db.commit()
@@ -143,13 +146,13 @@ async def mark_seen_by_shopper(db: AsyncSession, *, chat_session: ChatSession, s
     seq = min(int(seq), chat_session.last_seq)
     if seq <= chat_session.shopper_seen_seq:
         return
-    await db.exec(sa.update(ChatSession).where(ChatSession.id == chat_session.id).values(shopper_seen_seq=seq))
+    await db.exec(sa.update(ChatSession).where(col(ChatSession.id) == chat_session.id).values(shopper_seen_seq=seq))
     await db.commit()
     chat_session.shopper_seen_seq = seq
 
 
 async def unread_replies(db: AsyncSession, *, chat_session: ChatSession) -> int:
-    query = select(sa.func.count(ChatMessage.id)).where(
+    query = select(sa.func.count(col(ChatMessage.id))).where(
         ChatMessage.session_id == chat_session.id,
         ChatMessage.author == "agent",
         ChatMessage.seq > chat_session.shopper_seen_seq,

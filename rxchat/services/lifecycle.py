@@ -108,7 +108,7 @@ async def _sweep_batch(
         removed_sessions = await db.exec(
             sa.delete(ChatSession)
             .where(still_expired)
-            .returning(ChatSession.public_id, ChatSession.product_id)
+            .returning(col(ChatSession.public_id), col(ChatSession.product_id))
             .execution_options(synchronize_session="fetch")
         )
         erased = [(row.public_id, row.product_id) for row in removed_sessions.all()]

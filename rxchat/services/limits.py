@@ -31,6 +31,7 @@ import math
 import time
 import weakref
 from types import SimpleNamespace
+from typing import Any, cast
 
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage, Storage
@@ -135,7 +136,7 @@ async def _refund(
     if isinstance(limiter, LocalMovingWindows):
         await limiter.refund(item, *identifiers)
         return
-    bridge = limiter.storage.bridge
+    bridge = cast(Any, limiter.storage).bridge  # storage_for's RedisStorage: limits' redis-py bridge, untyped here
     await bridge.get_connection().lpop(bridge.prefixed_key(item.key_for(*identifiers)))
 
 
