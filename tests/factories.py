@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -90,29 +90,34 @@ def browser_record(product_sessions: Any = None, *, global_id: str = "v" + "0" *
     return json.dumps(data)
 
 
-LOCKSTEP_WAIT_SECS = 1.0  # how long a writer waits for the other at the barrier
+LOCKSTEP_WAIT_SECS = 5.0  # how long a writer waits at the barrier for the others before the test fails
 
 
-def lockstep_refresh(*sessions: AsyncSession) -> None:
-    """Make the sessions' first `refresh` wait for each other: two writers read the same state, then both write.
-
-    post_message re-reads the conversation before choosing the next seq, so this forces the race
-    two tabs (or a shopper and an agent) sending at the same moment can hit.
+@contextlib.contextmanager
+def lockstep_writes(module: Any, writers: int = 2) -> Iterator[None]:
+    """Hold the first `writers` calls of `module.run_write` until all of them have arrived, then let them go
+    together: every writer has read whatever it reads before any of them writes, as when two tabs (or a
+    shopper and an agent) send at the same moment. A writer that waits in vain fails with AssertionError,
+    so a test that means to force the race cannot pass without forcing it.
     """
+    original = module.run_write
     arrived = 0
     all_arrived = asyncio.Event()
-    for session in sessions:
-        original = session.refresh
 
-        async def refresh(instance, *args, _original=original, **kwargs):
-            nonlocal arrived
-            await _original(instance, *args, **kwargs)
-            if not all_arrived.is_set():
-                arrived += 1
-                if arrived == len(sessions):
-                    all_arrived.set()
-                # A writer that never re-reads (it lost a key clash) must not hold the other forever.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(all_arrived.wait(), LOCKSTEP_WAIT_SECS)
+    async def run_write(db: AsyncSession, write: Any) -> Any:
+        nonlocal arrived
+        if not all_arrived.is_set():
+            arrived += 1
+            if arrived == writers:
+                all_arrived.set()
+            try:
+                await asyncio.wait_for(all_arrived.wait(), LOCKSTEP_WAIT_SECS)
+            except TimeoutError:
+                raise AssertionError(f"{arrived} of {writers} writers reached the write: no race forced") from None
+        return await original(db, write)
 
-        session.refresh = refresh  # type: ignore[method-assign]
+    module.run_write = run_write
+    try:
+        yield
+    finally:
+        module.run_write = original

@@ -316,24 +316,31 @@ async def test_sweep_once_with_redis_lock_held_elsewhere_returns_none_and_keeps_
 
 
 @pytest.mark.services
-async def test_sweep_once_with_redis_renews_the_lease_between_batches(db, redis_lock, monkeypatch):
+async def test_sweep_once_with_redis_renews_the_lease_between_batches(db, redis_lock, monkeypatch, caplog):
+    """A sweep that outlasts the lease keeps the lock: each batch fits in the lease, the three together do not."""
     now = utcnow()
     for _ in range(3):
         await conversation(db, now=now, idle=timedelta(days=2))
-    ttls = []
+    monkeypatch.setattr(lifecycle, "SWEEP_LOCK_TTL_SECS", 1.5)
+    batch_secs = 0.6
+    held_ms = []  # the lease left after each batch (before any renewal): -2 once the key has expired
+    sweep_batch = lifecycle._sweep_batch
 
-    async def observe_ttl(event):
-        ttls.append(await redis_lock.pttl(lifecycle.SWEEP_LOCK_KEY))
+    async def slow_batch(*args, **kwargs):
+        result = await sweep_batch(*args, **kwargs)
+        if result[0]:
+            await asyncio.sleep(batch_secs)
+            held_ms.append(await redis_lock.pttl(lifecycle.SWEEP_LOCK_KEY))
+        return result
 
-    publish.add_publisher(observe_ttl)
-    try:
+    monkeypatch.setattr(lifecycle, "_sweep_batch", slow_batch)
+    with caplog.at_level(logging.WARNING, logger=lifecycle.__name__):
         result = await lifecycle.sweep_once(db, now=now, batch_size=1)
-    finally:
-        publish.remove_publisher(observe_ttl)
 
     assert result == lifecycle.SweepResult(sessions=3, messages=0)
-    assert len(ttls) == 3 and all(0 < ttl <= lifecycle.SWEEP_LOCK_TTL_SECS * 1000 for ttl in ttls)
-    assert await redis_lock.get(lifecycle.SWEEP_LOCK_KEY) is None
+    assert len(held_ms) == 3 and all(ttl > 0 for ttl in held_ms), f"the lease ran out mid-sweep: {held_ms}"
+    assert "lease ran out" not in caplog.text
+    assert await redis_lock.get(lifecycle.SWEEP_LOCK_KEY) is None, "released when the sweep ended"
 
 
 # --- the background sweeper -------------------------------------------------------------------------------------

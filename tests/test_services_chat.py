@@ -17,7 +17,7 @@ from factories import (
     DEMO_PRODUCT,
     OTHER_PRODUCT,
     browser_record,
-    lockstep_refresh,
+    lockstep_writes,
     make_messages,
     make_session,
     recorded_events,
@@ -358,17 +358,20 @@ async def test_post_message_seq_counts_up_per_session(db):
 
 
 async def post_at_same_moment(db, chat_session, *, keys=(None, None)):
-    """A shopper and an agent post on two connections after reading the same last_seq."""
+    """A shopper and an agent post on two connections, holding copies of the session with the same last_seq,
+    and both writes start only once both writers have got that far (so whatever either read before writing,
+    the other has read it too): the seq each message gets must come from the write itself."""
     async with second_session(db) as other_db:
         other_chat = await chat.get_session(other_db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id)
-        lockstep_refresh(db, other_db)
-        return await asyncio.gather(
-            chat.post_message(db, chat=chat_session, author="shopper", body="from the shopper", client_key=keys[0]),
-            chat.post_message(
-                other_db, chat=other_chat, author="agent", agent_name="Sam", body="from Sam", client_key=keys[1]
-            ),
-            return_exceptions=True,
-        )
+        assert other_chat.last_seq == chat_session.last_seq
+        with lockstep_writes(chat):
+            return await asyncio.gather(
+                chat.post_message(db, chat=chat_session, author="shopper", body="from the shopper", client_key=keys[0]),
+                chat.post_message(
+                    other_db, chat=other_chat, author="agent", agent_name="Sam", body="from Sam", client_key=keys[1]
+                ),
+                return_exceptions=True,
+            )
 
 
 async def test_post_message_two_writers_same_moment_both_stored(db):
