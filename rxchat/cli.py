@@ -11,6 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from rxchat import db, migrations
 from rxchat.services import agents, catalog, lifecycle
@@ -127,5 +128,9 @@ def main(argv: list[str] | None = None) -> int:
         print(asyncio.run(_run(command, args)))
     except ChatError as error:
         print(error.message, file=sys.stderr)
+        return 1
+    except SQLAlchemyError as error:  # named by its class only: its text may hold the database URL
+        hint = "" if args.command == "migrate" else "; a new database needs `python -m rxchat migrate` first"
+        print(f"The database refused the command ({type(error).__name__}){hint}.", file=sys.stderr)
         return 1
     return 0
