@@ -8,13 +8,16 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export REFLEX_USE_NPM := 1
 export REFLEX_CHECK_LATEST_VERSION := false
 
-.PHONY: run test setup setup-test browser lock lock-python
+.PHONY: run test lint setup setup-test browser lock lock-python
 
-# constraints.txt pins every Python package, dependencies included (see `lock-python`).
-$(VENV)/.installed: requirements.txt constraints.txt
+# constraints.txt pins every Python package, dependencies included (see `lock-python`). rxchat itself
+# is installed editable (pyproject.toml), built by the pinned hatchling: no build isolation fetching one.
+$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip -c constraints.txt
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install -q hatchling -c constraints.txt
+	$(PY) -m pip install -q -e . --no-deps --no-build-isolation -c constraints.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt constraints.txt
@@ -34,8 +37,14 @@ run: setup
 	@echo "rxchat is starting at http://localhost:$(PORT)/ (first build takes a minute)"
 	$(VENV)/bin/reflex run --env prod --backend-port $(PORT)
 
-test: setup-test
+test: setup-test lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Style and types (configured in pyproject.toml); `make test` runs it first and stops on a finding.
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Refresh the JS lock on purpose (README, "Pinned dependencies"): Reflex resolves every frontend
 # package afresh and writes reflex.lock/package-lock.json; reflex.lock/package.json stays, so

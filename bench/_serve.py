@@ -11,10 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-from server import AppServer, base_env, copy_app, run_cli  # noqa: E402
+from server import AppServer, base_env, copy_app, run_cli  # tests/server.py: `make setup` puts tests/ on the path
 
 # Benchmarks send many messages quickly from one session: lift the per-session and per-address limits.
 BENCH_SETTINGS = {

@@ -1,17 +1,15 @@
 """Applying Alembic migrations from code (the CLI and the tests use this)."""
 
-from pathlib import Path
-
 from alembic.config import Config
 
 from alembic import command
-
-ROOT = Path(__file__).resolve().parent.parent
+from rxchat.resources import shipped_dir
 
 
 def alembic_config(db_url: str | None = None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "alembic"))
+    # No alembic.ini: a wheel has none, and its logging section is skipped anyway (alembic/env.py).
+    config = Config()
+    config.set_main_option("script_location", str(shipped_dir("alembic")))
     config.attributes["skip_logging_config"] = True
     if db_url:
         config.attributes["db_url"] = db_url

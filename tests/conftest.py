@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import browser
-from server import AppServer, base_env, copy_app, run_cli
+from server import START_TIMEOUT_SECS, AppServer, base_env, copy_app, run_cli
 
 pytest_plugins = ["unit_fixtures"]  # db, app, client: the unit tests' shared fixtures
 
@@ -72,6 +72,17 @@ def no_console_errors(request):
     assert not errors, f"console errors: {errors}"
 
 
+SERVER_FIXTURES = ("served_app", "scaled_app")  # fixtures that build and start a production server
+
+
 def pytest_collection_modifyitems(config, items):
-    """Browser tests run last: Playwright's sync API leaves an event loop running that async tests trip on."""
+    """Browser tests run last: Playwright's sync API leaves an event loop running that async tests trip on.
+
+    The first test using a server fixture also waits for the server's build and start, which has a deadline
+    of its own (a cold npm cache takes minutes): it gets that on top of pytest.ini's per-test timeout.
+    """
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+    for fixture in SERVER_FIXTURES:
+        first = next((item for item in items if fixture in getattr(item, "fixturenames", ())), None)
+        if first is not None and first.get_closest_marker("timeout") is None:
+            first.add_marker(pytest.mark.timeout(START_TIMEOUT_SECS + 300))

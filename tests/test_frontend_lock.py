@@ -57,6 +57,7 @@ def installed_version(app: Path, lock_key: str) -> str | None:
     return json.loads(manifest.read_text())["version"] if manifest.exists() else None
 
 
+@pytest.mark.timeout(BUILD_TIMEOUT_SECS + 120)  # the build's own deadline, not pytest.ini's per-test one
 def test_fresh_clone_builds_from_the_committed_lock():
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: git cannot tell which files a clone holds")
