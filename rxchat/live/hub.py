@@ -149,7 +149,8 @@ class LiveHub:
                 if isinstance(event, events.MessagePosted)
                 else None
             )
-            if room is not None and room._is_room_of(event.conversation):  # the tab's room is this conversation's
+            # The tab's room is this conversation's (a room only for a message, which mypy learns again here).
+            if room is not None and isinstance(event, events.MessagePosted) and room._is_room_of(event.conversation):
                 own = self._add_own_message(room, event)  # awaited by publish()
             else:
                 self.spawn(self._apply_to_room(event))
