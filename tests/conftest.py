@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 import browser
+import rxchat.testing.plugin  # standard library and pytest only: it imports no rxchat settings
+from console_errors import watch_console_errors
 from server import START_TIMEOUT_SECS, AppServer, base_env, copy_app, run_cli
 
 pytest_plugins = ["unit_fixtures"]  # db, app, client: the unit tests' shared fixtures
@@ -47,6 +49,20 @@ def served_app(request) -> AppServer:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.fixture
+def rxchat_env(served_app) -> dict[str, str]:
+    """rxchat.testing's fixtures (`rxchat_staff`, ...) make accounts in the served app's database.
+
+    A module with a server of its own overrides this with that server's environment."""
+    return served_app.env
+
+
+@pytest.fixture
+def rxchat_base_url(served_app) -> str:
+    """`rxchat_console` opens the served app's console."""
+    return served_app.url
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": browser.executable_path(), "args": browser.LAUNCH_ARGS}
@@ -55,10 +71,7 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def console_errors(page):
     """Console errors and uncaught exceptions of the page; the `no_console_errors` check reads them."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
+    return watch_console_errors(page)
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +83,12 @@ def no_console_errors(request):
     errors = request.getfixturevalue("console_errors")
     yield
     assert not errors, f"console errors: {errors}"
+
+
+def pytest_configure(config):
+    """rxchat.testing's pytest plugin: registered by its entry point once rxchat is installed, else here."""
+    if not config.pluginmanager.is_registered(rxchat.testing.plugin):
+        config.pluginmanager.register(rxchat.testing.plugin, "rxchat.testing.plugin")
 
 
 SERVER_FIXTURES = ("served_app", "scaled_app")  # fixtures that build and start a production server

@@ -11,12 +11,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from server import run_cli
+from rxchat.testing import ChatWidget, StaffAccount, StaffConsole
 
 pytestmark = pytest.mark.e2e
 
 PRODUCT = "summit-backpack"
-PASSWORD = "correct horse battery staple"
 BLOCKING = ("serious", "critical")
 
 
@@ -35,36 +34,29 @@ def scheme(request, page: Page) -> str:
     return request.param
 
 
-def test_the_product_page_with_the_widget_open(page: Page, served_app, scheme):
-    page.goto(f"{served_app.url}/products/{PRODUCT}")
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    page.get_by_test_id("chat-launcher").click()
-    expect(page.get_by_test_id("chat-panel")).to_be_visible()
-    page.get_by_test_id("chat-input").fill(f"Is it waterproof? {secrets.token_hex(3)}")
-    page.get_by_test_id("chat-input").press("Enter")
+def test_the_product_page_with_the_widget_open(rxchat_widget: ChatWidget, page: Page, served_app, scheme):
+    rxchat_widget.goto(f"{served_app.url}/products/{PRODUCT}")
+    rxchat_widget.open()
+    rxchat_widget.send(f"Is it waterproof? {secrets.token_hex(3)}")
     expect(page.get_by_test_id("chat-message")).to_have_count(1)
     assert blocking_violations(page) == []
 
 
-def test_the_console_with_a_conversation_open(page: Page, served_app, scheme):
+def test_the_console_with_a_conversation_open(
+    rxchat_console: StaffConsole, rxchat_staff: StaffAccount, page: Page, served_app, scheme
+):
     question = f"Does it fit a laptop? {secrets.token_hex(3)}"
     created = page.request.post(f"{served_app.url}/api/products/{PRODUCT}/chat/sessions")
     session_id = created.json()["session_id"]
     page.request.post(
         f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}/messages", data={"content": question}
     )
-    email = f"a11y-{secrets.token_hex(4)}@example.com"
-    run_cli("create-agent", "--email", email, "--name", "Ada", "--password-stdin", env=served_app.env, stdin=PASSWORD)
     page.goto(f"{served_app.url}/agent/login")
     expect(page.get_by_test_id("agent-login-submit")).to_be_enabled()
     assert blocking_violations(page) == [], "the sign-in page"
-    page.get_by_test_id("agent-login-email").fill(email)
-    page.get_by_test_id("agent-login-password").fill(PASSWORD)
-    page.get_by_test_id("agent-login-submit").click()
-    page.wait_for_url(re.compile(r".*/agent$"))
-    expect(page.get_by_test_id("agent-inbox")).to_be_visible()
+    rxchat_console.login(rxchat_staff.email, rxchat_staff.password)
     assert blocking_violations(page) == [], "the console with no conversation open"
-    page.get_by_test_id("agent-conversation-item").filter(has_text=question).click()
+    rxchat_console.open_conversation(question, product_id=PRODUCT)
     expect(page.get_by_test_id("agent-thread").get_by_text(question)).to_be_visible()
     assert blocking_violations(page) == [], "the console with a conversation open"
 

@@ -10,14 +10,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
+from rxchat.testing import ChatWidget, StaffAccount, StaffConsole
 from server import base_env, serve_fresh_app
 
 pytestmark = pytest.mark.e2e
 
 PRODUCT = "pour-over-kit"
-PASSWORD = "correct horse battery staple"
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script><b>bold</b>'
 
 
@@ -30,24 +30,20 @@ def strict_app():
         RXCHAT_SESSIONS_PER_HOUR="1000",
         RXCHAT_SWEEP_INTERVAL_SECONDS="0",
     )
-    server = serve_fresh_app(workdir, env, agent=("kim@example.com", "Kim", PASSWORD))
+    server = serve_fresh_app(workdir, env)
     yield server
     server.stop()
 
 
-def open_widget(page: Page, url: str) -> None:
-    page.goto(f"{url}/products/{PRODUCT}")
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    page.get_by_test_id("chat-launcher").click()
-    expect(page.get_by_test_id("chat-panel")).to_be_visible()
+@pytest.fixture
+def rxchat_env(strict_app) -> dict[str, str]:
+    """rxchat.testing's `rxchat_staff` makes its account in this module's own server's database."""
+    return strict_app.env
 
 
-def send(page: Page, text: str) -> None:
-    page.get_by_test_id("chat-input").fill(text)
-    page.get_by_test_id("chat-input").press("Enter")
-
-
-def test_markup_from_the_api_renders_as_text_in_widget_and_console(browser: Browser, strict_app):
+def test_markup_from_the_api_renders_as_text_in_widget_and_console(
+    browser: Browser, strict_app, rxchat_staff: StaffAccount
+):
     created = browser.new_context().request.post(f"{strict_app.url}/api/products/{PRODUCT}/chat/sessions")
     assert created.status == 201
     session_id = created.json()["session_id"]
@@ -63,14 +59,12 @@ def test_markup_from_the_api_renders_as_text_in_widget_and_console(browser: Brow
         "{'product_pour-over-kit': {sessionId: sid, productId: 'pour-over-kit'}}}))",
         session_id,
     )
-    open_widget(shopper, strict_app.url)
+    widget = ChatWidget(shopper)
+    widget.goto(f"{strict_app.url}/products/{PRODUCT}")
+    widget.open()
 
     agent = browser.new_context().new_page()
-    agent.goto(f"{strict_app.url}/agent/login")
-    expect(agent.get_by_test_id("agent-login-submit")).to_be_enabled()
-    agent.get_by_test_id("agent-login-email").fill("kim@example.com")
-    agent.get_by_test_id("agent-login-password").fill(PASSWORD)
-    agent.get_by_test_id("agent-login-submit").click()
+    StaffConsole(agent, strict_app.url).login(rxchat_staff.email, rxchat_staff.password)
     agent.get_by_test_id("agent-conversation-item").first.click()
 
     for page, thread in ((shopper, "chat-message-list"), (agent, "agent-thread")):
@@ -83,15 +77,17 @@ def test_markup_from_the_api_renders_as_text_in_widget_and_console(browser: Brow
         page.context.close()
 
 
-def test_a_flood_past_the_limit_gets_a_sentence_and_keeps_the_text(page: Page, strict_app):
-    open_widget(page, strict_app.url)
+def test_a_flood_past_the_limit_gets_a_sentence_and_keeps_the_text(rxchat_widget: ChatWidget, strict_app):
+    widget, page = rxchat_widget, rxchat_widget.page
+    widget.goto(f"{strict_app.url}/products/{PRODUCT}")
+    widget.open()
     for n in range(3):
-        send(page, f"message {n}")
+        widget.send(f"message {n}")
         expect(page.get_by_test_id("chat-message").filter(has_text=f"message {n}")).to_have_attribute(
             "data-status", "sent"
         )
     flood = f"one too many {secrets.token_hex(2)}"
-    send(page, flood)
+    widget.submit(flood)  # refused: it is not stored
     expect(page.get_by_test_id("chat-error")).to_contain_text(re.compile(r"too fast|wait", re.IGNORECASE))
     expect(page.get_by_test_id("chat-input")).to_have_value(flood)
     expect(page.get_by_test_id("chat-message").filter(has_text=flood)).to_have_count(0)

@@ -1,12 +1,19 @@
 """Shopper and staff in two browsers: live delivery, typing, read marks, badge, presence."""
 
+import contextlib
+import json
 import re
 import secrets
+import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from console_errors import watch_console_errors
 from rxchat.states.room import RECENT_MAX
+from rxchat.testing import ChatWidget, StaffAccount, StaffConsole, create_staff_account
 from server import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -15,67 +22,58 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="module")
-def agent_account(served_app) -> dict:
-    email = f"agent-{secrets.token_hex(4)}@example.com"
-    run_cli(
-        "create-agent", "--email", email, "--name", "Ann", "--password-stdin", env=served_app.env, stdin=PASSWORD + "\n"
-    )
-    return {"email": email, "password": PASSWORD, "name": "Ann"}
+def agent_account(served_app) -> StaffAccount:
+    return create_staff_account(served_app.env, name="Ann", password=PASSWORD)
 
 
 def new_page(browser: Browser, errors: list[str]) -> Page:
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    watch_console_errors(page, errors)
     return page
 
 
-def sign_in(page: Page, url: str, account: dict) -> None:
-    page.goto(f"{url}/agent")
-    page.wait_for_url(re.compile(r".*/agent/login$"))
-    expect(page.get_by_test_id("agent-login-submit")).to_be_enabled()
-    page.get_by_test_id("agent-login-email").fill(account["email"])
-    page.get_by_test_id("agent-login-password").fill(account["password"])
-    page.get_by_test_id("agent-login-submit").click()
-    page.wait_for_url(re.compile(r".*/agent$"))
-    expect(page.get_by_test_id("agent-inbox")).to_be_visible()
+def product_url(server, product_id: str) -> str:
+    return f"{server.url}/products/{product_id}"
 
 
-def open_widget(page: Page, url: str, product_id: str) -> None:
-    page.goto(f"{url}/products/{product_id}")
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    page.get_by_test_id("chat-launcher").click()
-    expect(page.get_by_test_id("chat-panel")).to_be_visible()
-
-
-def send(page: Page, text: str) -> None:
-    page.get_by_test_id("chat-input").fill(text)
-    page.get_by_test_id("chat-input").press("Enter")
-
-
-def open_conversation(agent: Page, product_id: str, text: str) -> None:
-    item = agent.get_by_test_id("agent-conversation-item").filter(has_text=text)
-    expect(item).to_have_attribute("data-product-id", product_id)
-    item.click()
-    expect(agent.get_by_test_id("agent-thread").get_by_text(text)).to_be_visible()
+def open_widget(widget: ChatWidget, server, product_id: str) -> ChatWidget:
+    """The product's page loaded and its widget open (rxchat.testing's page object does the waiting)."""
+    widget.goto(product_url(server, product_id))
+    widget.open()
+    return widget
 
 
 @pytest.fixture
 def people(browser: Browser, served_app, agent_account):
+    """An agent signed in to the console and a shopper's page: (StaffConsole, ChatWidget), on pages of their own."""
     errors: list[str] = []
     agent, shopper = new_page(browser, errors), new_page(browser, errors)
-    sign_in(agent, served_app.url, agent_account)
-    yield agent, shopper
+    console = StaffConsole(agent, served_app.url)
+    console.login(agent_account.email, agent_account.password)
+    yield console, ChatWidget(shopper)
     for page in (agent, shopper):
         page.context.close()
     assert not errors, f"console errors: {errors}"
+
+
+def wait_until_replies_seen(served_app, shopper: Page, product_id: str) -> None:
+    """Wait until the server has stored the shopper's seen mark of every reply (nothing on screen shows it)."""
+    record = json.loads(shopper.evaluate("() => localStorage.getItem('chat_session_data')"))
+    session_id = record["productSessions"][f"product_{product_id}"]["sessionId"]
+    database = Path(served_app.env["REFLEX_DB_URL"].removeprefix("sqlite:///"))
+    query = "SELECT shopper_seen_seq, last_seq FROM product_chat_sessions WHERE session_id = ?"
+    deadline = time.monotonic() + 10
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        while (row := db.execute(query, (session_id,)).fetchone())[0] < row[1]:
+            assert time.monotonic() < deadline, f"the shopper's seen mark stayed at {row[0]} of {row[1]}"
+            time.sleep(0.05)
 
 
 def test_agent_sign_in_refuses_a_wrong_password(page: Page, served_app, agent_account):
     page.goto(f"{served_app.url}/agent")
     page.wait_for_url(re.compile(r".*/agent/login$"))
     expect(page.get_by_test_id("agent-login-submit")).to_be_enabled()
-    page.get_by_test_id("agent-login-email").fill(agent_account["email"])
+    page.get_by_test_id("agent-login-email").fill(agent_account.email)
     page.get_by_test_id("agent-login-password").fill("not the password at all")
     page.get_by_test_id("agent-login-submit").click()
     expect(page.get_by_test_id("agent-login-error")).to_be_visible()
@@ -83,91 +81,102 @@ def test_agent_sign_in_refuses_a_wrong_password(page: Page, served_app, agent_ac
 
 
 def test_conversation_flows_both_ways_with_typing_and_read_marks(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     question = f"Does it fit a 16 inch laptop? {secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "summit-backpack")
+    open_widget(widget, served_app, "summit-backpack")
     expect(shopper.get_by_test_id("chat-agent-status")).to_have_attribute("data-online", "true")
-    send(shopper, question)
+    widget.send(question)
     own = shopper.locator('[data-testid="chat-message"][data-author="shopper"]')
     expect(own).to_have_attribute("data-status", "sent")
 
-    open_conversation(agent, "summit-backpack", question)
+    console.open_conversation(question, product_id="summit-backpack")
     expect(agent.get_by_test_id("agent-product-context")).to_contain_text("Summit 28L Backpack")
+    assert "Summit 28L Backpack" in console.product_context()
     expect(own).to_have_attribute("data-status", "read")
+    assert widget.messages() == [("shopper", question, "read")]
 
-    agent.wait_for_timeout(1100)  # let the previous typing signal's throttle window pass
-    shopper.get_by_test_id("chat-input").press_sequentially("and a tablet")
-    expect(agent.get_by_test_id("agent-typing-indicator")).to_be_visible()
+    # Typing signals are throttled in the page (Reflex's throttle, at most one a second, keeps no state a test can
+    # read): the shopper's last one went with the question, so this waits out its window before typing again.
+    agent.wait_for_timeout(1100)
+    widget.input.press_sequentially("and a tablet")
+    expect(console.typing_indicator).to_be_visible()
+    assert console.typing_visible()
 
-    agent.get_by_test_id("agent-reply-input").press_sequentially("Yes, it does")
-    expect(shopper.get_by_test_id("chat-typing-indicator")).to_be_visible()
-    agent.get_by_test_id("agent-reply-input").press("Enter")
+    console.reply_input.press_sequentially("Yes, it does")
+    expect(widget.typing_indicator).to_be_visible()
+    assert widget.typing_visible()
+    console.reply_input.press("Enter")
     reply = shopper.locator('[data-testid="chat-message"][data-author="agent"]')
     expect(reply).to_contain_text("Yes, it does")
     expect(reply).to_contain_text("Ann")
-    expect(shopper.get_by_test_id("chat-typing-indicator")).to_be_hidden()
-    expect(agent.get_by_test_id("agent-typing-indicator")).to_be_hidden(timeout=8000)
+    expect(widget.wait_for_reply("Yes, it does")).to_contain_text("Ann")
+    expect(widget.typing_indicator).to_be_hidden()
+    expect(console.typing_indicator).to_be_hidden(timeout=8000)
+    console.wait_for_message("Yes, it does")
+    assert console.messages() == [("shopper", question, "read"), ("agent", "Yes, it does", None)]
     # Rooms and the inbox change out of band on every message; that is not a lost client to warn about.
     assert not re.search(r"send delta to disconnected client '(room|staffinbox)", served_app.log())
 
 
 def test_unread_badge_counts_replies_until_the_widget_opens(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     question = f"Is the lamp dimmable? {secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "aurora-lamp")
-    send(shopper, question)
-    open_conversation(agent, "aurora-lamp", question)
-    shopper.get_by_test_id("chat-launcher").click()
+    open_widget(widget, served_app, "aurora-lamp")
+    widget.send(question)
+    console.open_conversation(question, product_id="aurora-lamp")
+    widget.close()
     expect(shopper.get_by_test_id("chat-panel")).to_be_hidden()
     for text in ("Yes, fully dimmable.", "Anything else?"):
-        agent.get_by_test_id("agent-reply-input").fill(text)
-        agent.get_by_test_id("agent-reply-send").click()
+        console.reply(text)
         expect(agent.get_by_test_id("agent-thread").get_by_text(text)).to_be_visible()
-    expect(shopper.get_by_test_id("chat-unread-badge")).to_have_text("2")
-    shopper.get_by_test_id("chat-launcher").click()
-    expect(shopper.get_by_test_id("chat-unread-badge")).to_have_count(0)
+    expect(widget.unread_badge).to_have_text("2")
+    widget.open()
+    expect(widget.unread_badge).to_have_count(0)
     expect(shopper.get_by_test_id("chat-panel").get_by_text("Anything else?")).to_be_visible()
-    shopper.wait_for_timeout(500)  # the seen mark is stored by the open event; nothing on screen shows it
+    wait_until_replies_seen(served_app, shopper, "aurora-lamp")  # stored by the open event
     shopper.reload()
-    expect(shopper.get_by_test_id("chat-launcher")).to_be_enabled()
-    expect(shopper.get_by_test_id("chat-unread-badge")).to_have_count(0)
+    widget.wait_until_live()
+    expect(widget.unread_badge).to_have_count(0)
 
 
 def test_second_shopper_tab_sees_both_sides_live(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     question = f"What colours does the throw come in? {secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "linen-throw")
-    send(shopper, question)
+    open_widget(widget, served_app, "linen-throw")
+    widget.send(question)
     second_tab = shopper.context.new_page()
-    open_widget(second_tab, served_app.url, "linen-throw")
+    second = open_widget(ChatWidget(second_tab), served_app, "linen-throw")
     expect(second_tab.get_by_test_id("chat-message-list")).to_contain_text(question)
-    open_conversation(agent, "linen-throw", question)
-    agent.get_by_test_id("agent-reply-input").fill("Five quiet colours.")
-    agent.get_by_test_id("agent-reply-send").click()
+    console.open_conversation(question, product_id="linen-throw")
+    console.reply("Five quiet colours.")
     expect(second_tab.locator('[data-testid="chat-message"][data-author="agent"]')).to_contain_text("Five quiet")
-    send(second_tab, "Thanks!")
+    second.send("Thanks!")
     expect(shopper.get_by_test_id("chat-message-list")).to_contain_text("Thanks!")
     expect(agent.get_by_test_id("agent-thread")).to_contain_text("Thanks!")
 
 
 def test_presence_goes_offline_when_the_agent_signs_out(people, served_app):
-    agent, shopper = people
-    open_widget(shopper, served_app.url, "pour-over-kit")
+    console, widget = people
+    shopper = widget.page
+    open_widget(widget, served_app, "pour-over-kit")
     expect(shopper.get_by_test_id("chat-agent-status")).to_have_attribute("data-online", "true")
-    agent.get_by_test_id("agent-logout").click()
-    agent.wait_for_url(re.compile(r".*/agent/login$"))
+    console.logout()
     expect(shopper.get_by_test_id("chat-agent-status")).to_have_attribute("data-online", "false", timeout=10_000)
     expect(shopper.get_by_test_id("chat-notice").filter(has_text="may take a while")).to_be_visible()
 
 
 def test_console_loads_earlier_messages_of_a_long_conversation(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     tag = f"#{secrets.token_hex(3)}"
     created = shopper.request.post(f"{served_app.url}/api/products/pour-over-kit/chat/sessions")
     url = f"{served_app.url}/api/products/pour-over-kit/chat/sessions/{created.json()['session_id']}/messages"
     for n in range(1, 61):
         assert shopper.request.post(url, data={"content": f"q{n:02d} {tag}"}).status == 201
-    open_conversation(agent, "pour-over-kit", f"q60 {tag}")
+    console.open_conversation(f"q60 {tag}", product_id="pour-over-kit")
     thread = agent.get_by_test_id("agent-thread")
     expect(thread.locator('[data-testid="chat-message"]').filter(has_text=tag)).to_have_count(50)
     agent.get_by_test_id("chat-load-earlier").click()
@@ -177,15 +186,16 @@ def test_console_loads_earlier_messages_of_a_long_conversation(people, served_ap
 
 
 def test_closing_a_conversation_moves_it_out_of_the_open_list(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent = console.page
     question = f"Do you ship abroad? {secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "trail-runner-2")
-    send(shopper, question)
-    open_conversation(agent, "trail-runner-2", question)
+    open_widget(widget, served_app, "trail-runner-2")
+    widget.send(question)
+    console.open_conversation(question, product_id="trail-runner-2")
     agent.get_by_test_id("agent-close-conversation").click()
     item = agent.get_by_test_id("agent-conversation-item").filter(has_text=question)
     expect(item).to_have_count(0)
-    send(shopper, f"Hello again {secrets.token_hex(2)}")
+    widget.send(f"Hello again {secrets.token_hex(2)}")
     expect(agent.get_by_test_id("agent-conversation-item").filter(has_text="Hello again")).to_be_visible()
 
 
@@ -202,7 +212,8 @@ def choose(page: Page, select_test_id: str, option: str) -> None:
 
 
 def test_inbox_filters_and_paging_reach_a_conversation_behind_a_hundred_newer_ones(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     tag = f"#{secrets.token_hex(3)}"
     start_conversation(shopper, served_app.url, "aurora-lamp", f"Older lamp question {tag}", customer_name="Grace")
     for n in range(100):
@@ -265,38 +276,41 @@ def unread_in_title(page: Page) -> int:
 
 
 def test_a_shopper_message_cues_the_title_badge_and_a_chosen_chime(people, served_app):
-    agent, shopper = people
+    console, widget = people
+    agent = console.page
     agent.context.add_init_script(TONE_COUNTER)
     agent.reload()
     expect(agent.get_by_test_id("agent-inbox")).to_be_visible()
     toggle = agent.get_by_test_id("agent-sound-toggle")
     expect(toggle).to_have_attribute("aria-checked", "false")  # off until an agent turns it on
     tag = f"#{secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "summit-backpack")
+    open_widget(widget, served_app, "summit-backpack")
 
     unread = unread_in_title(agent)
-    send(shopper, f"Is it waterproof? {tag}")
+    widget.send(f"Is it waterproof? {tag}")
     expect(agent).to_have_title(f"({unread + 1}) rxchat console")
     expect(agent.locator(".store-header").get_by_text(f"{unread + 1} unread")).to_be_visible()
+    # Asserts that something does NOT happen (no chime while the sound is off): a short fixed wait after the cue.
     agent.wait_for_timeout(500)
     assert tones(agent) == 0, "no sound while it is off"
 
     toggle.click()
     expect(toggle).to_have_attribute("aria-checked", "true")
     wait_for_tones(agent, 2)  # turning it on plays the chime once
-    send(shopper, f"And the zips? {tag}")
+    widget.send(f"And the zips? {tag}")
     wait_for_tones(agent, 4)
 
     agent.reload()  # the choice stays; loading the console does not chime for old messages
     expect(agent.get_by_test_id("agent-inbox")).to_be_visible()
     expect(toggle).to_have_attribute("aria-checked", "true")
     agent.get_by_role("heading", name="Conversations").click()  # browsers play sound only after a click in the page
-    send(shopper, f"One more thing {tag}")
+    widget.send(f"One more thing {tag}")
     wait_for_tones(agent, 2)
+    # Asserts that something does NOT happen (no chime for old messages, none twice): a short fixed wait.
     agent.wait_for_timeout(500)
     assert tones(agent) == 2
 
-    open_conversation(agent, "summit-backpack", f"One more thing {tag}")
+    console.open_conversation(f"One more thing {tag}", product_id="summit-backpack")
     expect(agent).to_have_title(f"({unread}) rxchat console" if unread else "rxchat console")
 
 
@@ -309,46 +323,33 @@ def test_signed_out_console_redirects_to_sign_in(page: Page, served_app):
 # --- Two agents on one conversation ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def second_agent_account(served_app) -> dict:
-    email = f"agent-{secrets.token_hex(4)}@example.com"
-    run_cli(
-        "create-agent", "--email", email, "--name", "Ben", "--password-stdin", env=served_app.env, stdin=PASSWORD + "\n"
-    )
-    return {"email": email, "password": PASSWORD, "name": "Ben"}
-
-
-def agent_reply(agent: Page, text: str) -> None:
-    agent.get_by_test_id("agent-reply-input").fill(text)
-    agent.get_by_test_id("agent-reply-send").click()
-
-
 def reply_bubble(page: Page, text: str):
     return page.locator('[data-testid="chat-message"][data-author="agent"]').filter(has_text=text)
 
 
 def test_two_agents_see_each_others_replies_live_with_their_names(
-    browser: Browser, served_app, agent_account, second_agent_account
+    browser: Browser, served_app, agent_account, rxchat_create_staff
 ):
+    ben_account = rxchat_create_staff("Ben")  # rxchat.testing's plugin, in the served app's database
     errors: list[str] = []
     ann, ben, shopper = (new_page(browser, errors) for _ in range(3))
+    ann_console, ben_console = StaffConsole(ann, served_app.url), StaffConsole(ben, served_app.url)
     try:
-        sign_in(ann, served_app.url, agent_account)
-        sign_in(ben, served_app.url, second_agent_account)
+        ann_console.login(agent_account.email, agent_account.password)
+        ben_console.login(ben_account.email, ben_account.password)
         question = f"Which grinder setting for the pour-over? {secrets.token_hex(3)}"
-        open_widget(shopper, served_app.url, "pour-over-kit")
-        send(shopper, question)
-        open_conversation(ann, "pour-over-kit", question)
-        open_conversation(ben, "pour-over-kit", question)
+        open_widget(ChatWidget(shopper), served_app, "pour-over-kit").send(question)
+        ann_console.open_conversation(question, product_id="pour-over-kit")
+        ben_console.open_conversation(question, product_id="pour-over-kit")
 
         from_ann = f"Medium-fine, like table salt. {secrets.token_hex(3)}"
-        agent_reply(ann, from_ann)
+        ann_console.reply(from_ann)
         for page in (ben, shopper):
             expect(reply_bubble(page, from_ann)).to_have_count(1)
             expect(reply_bubble(page, from_ann)).to_contain_text("Ann")
 
         from_ben = f"And 94 degrees water. {secrets.token_hex(3)}"
-        agent_reply(ben, from_ben)
+        ben_console.reply(from_ben)
         for page in (ann, shopper):
             expect(reply_bubble(page, from_ben)).to_have_count(1)
             expect(reply_bubble(page, from_ben)).to_contain_text("Ben")
@@ -379,19 +380,20 @@ def stored_texts(page: Page, thread_test_id: str, tag: str) -> list[str]:
 def test_a_long_exchange_shows_every_message_once_in_order_on_both_sides(people, served_app):
     """More messages than the room's short `recent` list holds: they move into the window on the way,
     and both sides still show each one once, in the order it was sent."""
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     tag = f"#{secrets.token_hex(3)}"
     sent = ["m00"]
-    open_widget(shopper, served_app.url, "trail-runner-2")
-    send(shopper, f"m00 {tag}")
-    open_conversation(agent, "trail-runner-2", f"m00 {tag}")
+    open_widget(widget, served_app, "trail-runner-2")
+    widget.send(f"m00 {tag}")
+    console.open_conversation(f"m00 {tag}", product_id="trail-runner-2")
     for n in range(1, RECENT_MAX + 6):
         text = f"m{n:02d}"
         if n % 3 == 0:
-            agent_reply(agent, f"{text} {tag}")
+            console.reply(f"{text} {tag}")
             sender_view = agent.get_by_test_id("agent-thread")
         else:
-            send(shopper, f"{text} {tag}")
+            widget.send(f"{text} {tag}")
             sender_view = shopper.get_by_test_id("chat-message-list")
         sent.append(text)
         stored = sender_view.locator('[data-testid="chat-message"][data-seq]').filter(has_text=f"{text} {tag}")
@@ -424,22 +426,28 @@ FRAME_RECORDER = """
 def test_a_message_reaches_the_other_side_once_and_later_events_do_not_resend_the_thread(people, served_app):
     """After a reply, the agent typing and the shopper's read marks send the shopper a few bytes each,
     never the conversation again."""
-    agent, shopper = people
+    console, widget = people
+    agent, shopper = console.page, widget.page
     shopper.context.add_init_script(FRAME_RECORDER)
     tag = f"#{secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "aurora-lamp")
-    send(shopper, f"Is the bulb included? {tag}")
-    open_conversation(agent, "aurora-lamp", f"Is the bulb included? {tag}")
-    agent_reply(agent, f"Yes, a warm LED. {tag}")
+    open_widget(widget, served_app, "aurora-lamp")
+    widget.send(f"Is the bulb included? {tag}")
+    console.open_conversation(f"Is the bulb included? {tag}", product_id="aurora-lamp")
+    seen_before = sent_events(shopper, "sync_seen")
+    console.reply(f"Yes, a warm LED. {tag}")
     expect(reply_bubble(shopper, f"Yes, a warm LED. {tag}")).to_have_count(1)
-    shopper.wait_for_timeout(300)  # the read marks and inbox updates that follow a message
+    wait_for_events(shopper, "sync_seen", seen_before + 1)  # the seen mark that follows the reply has gone out
+    # Asserts that something does NOT happen (a second copy of the reply with the read marks and inbox updates
+    # that follow a message): a short fixed wait.
+    shopper.wait_for_timeout(300)
     frames_with_reply = shopper.evaluate(f"() => window.__frames.filter(f => f.includes('Yes, a warm LED. {tag}'))")
     assert len(frames_with_reply) == 1, f"the reply reached the shopper {len(frames_with_reply)} times"
 
     before = shopper.evaluate("() => window.__frames.length")
-    agent.wait_for_timeout(1100)  # past the typing signal's throttle window
-    agent.get_by_test_id("agent-reply-input").press_sequentially("One more")
-    expect(shopper.get_by_test_id("chat-typing-indicator")).to_be_visible()
+    # Past the agent's typing signal's throttle window (time-based in the page; the reply's typing sent the last one).
+    agent.wait_for_timeout(1100)
+    console.reply_input.press_sequentially("One more")
+    expect(widget.typing_indicator).to_be_visible()
     later = shopper.evaluate(f"() => window.__frames.slice({before})")
     assert later, "the typing signal reached the shopper"
     assert not [f for f in later if tag in f], "a later event sent the conversation to the shopper again"
@@ -451,28 +459,39 @@ def sent_events(page: Page, handler: str, since: int = 0) -> int:
     return page.evaluate(f"() => window.__sent.slice({since}).filter(f => f.includes('.{handler}\"')).length")
 
 
+def wait_for_events(page: Page, handler: str, count: int, since: int = 0) -> None:
+    """Wait until the page has called this event handler `count` times (after the first `since` frames)."""
+    page.wait_for_function(
+        f"() => window.__sent.slice({since}).filter(f => f.includes('.{handler}\"')).length >= {count}"
+    )
+
+
 def test_only_the_other_side_messages_are_marked_read_or_seen(people, served_app):
     """A reply makes the widget mark it seen and a shopper message makes the console mark it read; a
     tab's own message costs it no such event. In the console the agent's reply sits on the right."""
-    agent, shopper = people
-    for page in people:
+    console, widget = people
+    agent, shopper = console.page, widget.page
+    for page in (agent, shopper):
         page.context.add_init_script(FRAME_RECORDER)
-    agent.reload()  # signed in already: load the console again with the recorder
-    expect(agent.get_by_test_id("agent-inbox")).to_be_visible()
+    console.goto()  # signed in already: load the console again with the recorder
     tag = f"#{secrets.token_hex(3)}"
-    open_widget(shopper, served_app.url, "aurora-lamp")
-    send(shopper, f"Does it dim? {tag}")
-    open_conversation(agent, "aurora-lamp", f"Does it dim? {tag}")
+    open_widget(widget, served_app, "aurora-lamp")
+    widget.send(f"Does it dim? {tag}")
+    console.open_conversation(f"Does it dim? {tag}", product_id="aurora-lamp")
     expect(shopper.get_by_test_id("chat-message").filter(has_text=tag).first).to_have_attribute("data-status", "read")
 
     seen_before, read_before = len(shopper.evaluate("() => window.__sent")), len(agent.evaluate("() => window.__sent"))
-    send(shopper, f"And is it warm white? {tag}")
+    widget.send(f"And is it warm white? {tag}")
     expect(shopper.get_by_test_id("chat-message").filter(has_text="warm white").first).to_have_attribute(
         "data-status", "read"
     )
-    agent_reply(agent, f"Yes to both. {tag}")
+    console.reply(f"Yes to both. {tag}")
     expect(reply_bubble(shopper, f"Yes to both. {tag}")).to_have_count(1)
-    shopper.wait_for_timeout(300)  # the marks wait 30 ms after a message shows
+    # Each side's mark of the other's message has gone out (they wait 30 ms after a message shows) ...
+    wait_for_events(shopper, "sync_seen", 1, seen_before)
+    wait_for_events(agent, "mark_read", 1, read_before)
+    # ... and this asserts that something does NOT happen (a second mark, for a tab's own message): a short fixed wait.
+    shopper.wait_for_timeout(300)
 
     thread = agent.get_by_test_id("agent-thread").bounding_box()
     own_reply = agent.get_by_test_id("agent-thread").get_by_text(f"Yes to both. {tag}").bounding_box()
@@ -498,7 +517,6 @@ def restartable_app():
     """A server of this module's own (its own copy, database and port), so restarting it disturbs no one."""
     import shutil
     import tempfile
-    from pathlib import Path
 
     from server import AppServer, base_env, copy_app
 
@@ -510,17 +528,7 @@ def restartable_app():
     )
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
-    account = {"email": "restart-agent@example.com", "password": PASSWORD, "name": "Cleo"}
-    run_cli(
-        "create-agent",
-        "--email",
-        account["email"],
-        "--name",
-        account["name"],
-        "--password-stdin",
-        env=env,
-        stdin=PASSWORD + "\n",
-    )
+    account = create_staff_account(env, name="Cleo", email="restart-agent@example.com", password=PASSWORD)
     server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
     server.account = account
     yield server
@@ -538,16 +546,19 @@ def restart_people(browser: Browser, restartable_app):
     agent, shopper = new_page(browser, errors), new_page(browser, errors)
     tag = secrets.token_hex(3)
     opening, answer = f"Is the throw washable? {tag}", f"Yes, at 30 degrees. {tag}"
-    sign_in(agent, server.url, server.account)
-    open_widget(shopper, server.url, RESTART_PRODUCT)
-    send(shopper, opening)
-    open_conversation(agent, RESTART_PRODUCT, opening)
-    agent_reply(agent, answer)
+    console, widget = StaffConsole(agent, server.url), ChatWidget(shopper)
+    console.login(server.account.email, server.account.password)
+    open_widget(widget, server, RESTART_PRODUCT)
+    widget.send(opening)
+    console.open_conversation(opening, product_id=RESTART_PRODUCT)
+    console.reply(answer)
     expect(reply_bubble(shopper, answer)).to_have_count(1)
     yield {
         "server": server,
         "agent": agent,
         "shopper": shopper,
+        "console": console,
+        "widget": widget,
         "tag": tag,
         "before": [opening, answer],
         "errors": errors,
@@ -568,6 +579,7 @@ def stored_count(page: Page, thread_test_id: str, text: str) -> int:
 
 def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people):
     server, agent, shopper, tag = (restart_people[k] for k in ("server", "agent", "shopper", "tag"))
+    console, widget = restart_people["console"], restart_people["widget"]
     while_down, question, reply = (
         f"Typed while you were away {tag}",
         f"Does it shrink? {tag}",
@@ -577,8 +589,9 @@ def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people
     server.stop()
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible(timeout=15_000)
     # Nothing gets through while the server is down: the shopper's send waits in the browser, the text stays
-    # in the input, and no message shows as stored on either side.
-    send(shopper, while_down)
+    # in the input, and no message shows as stored on either side. This asserts that something does NOT happen:
+    # a short fixed wait.
+    widget.submit(while_down)
     shopper.wait_for_timeout(1500)
     expect(shopper.get_by_test_id("chat-input")).to_have_value(while_down)
     assert stored_count(shopper, "chat-message-list", while_down) == 0
@@ -609,11 +622,12 @@ def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people
     # The console reopened its conversation by itself and caught up with what the shopper sent meanwhile.
     expect(agent.get_by_test_id("agent-thread").get_by_text(while_down)).to_be_visible(timeout=15_000)
 
-    send(shopper, question)
+    widget.send(question)
     expect(agent.get_by_test_id("agent-thread").get_by_text(question)).to_be_visible()
-    agent_reply(agent, reply)
+    console.reply(reply)
     expect(reply_bubble(shopper, reply)).to_have_count(1)
-    agent.wait_for_timeout(500)  # a late duplicate would land by now
+    # Asserts that something does NOT happen (a late duplicate would land by now): a short fixed wait.
+    agent.wait_for_timeout(500)
     for text in [*restart_people["before"], while_down, question, reply]:
         assert stored_count(shopper, "chat-message-list", text) == 1, f"shopper shows {text!r} not once"
         assert stored_count(agent, "agent-thread", text) == 1, f"agent shows {text!r} not once"
@@ -624,13 +638,19 @@ def test_console_keeps_its_conversation_and_a_queued_reply_across_a_restart(rest
     """A restart starts every tab's server state afresh: the console reopens its conversation from the browser,
     and a reply sent while the server was down is stored once when it is back, never lost or called erased."""
     server, agent, shopper, tag = (restart_people[k] for k in ("server", "agent", "shopper", "tag"))
+    console = restart_people["console"]
     queued = f"Replied while you were away {tag}"
 
     server.stop()
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible(timeout=15_000)
-    agent.get_by_test_id("agent-reply-input").fill(queued)
-    agent.get_by_test_id("agent-reply-input").press("Enter")  # a connection toast covers the Send button
+    # Not console.reply, which waits until the reply is stored: Enter, as a connection toast covers the Send button.
+    console.reply_input.fill(queued)
+    console.reply_input.press("Enter")
+    # Asserts that something does NOT happen while the server is down (the reply is not stored, the box keeps it):
+    # a short fixed wait.
     agent.wait_for_timeout(500)
+    expect(console.reply_input).to_have_value(queued)
+    expect(reply_bubble(agent, queued)).to_have_count(0)
     server.start()
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_hidden(timeout=30_000)
 
@@ -639,7 +659,8 @@ def test_console_keeps_its_conversation_and_a_queued_reply_across_a_restart(rest
     expect(reply_bubble(shopper, queued)).to_have_count(1, timeout=10_000)
     expect(reply_bubble(agent, queued)).to_have_count(1)
     expect(agent.get_by_test_id("agent-reply-input")).to_have_value("")
-    agent.wait_for_timeout(500)  # a late duplicate would land by now
+    # Asserts that something does NOT happen (a late duplicate would land by now): a short fixed wait.
+    agent.wait_for_timeout(500)
     for text in [*restart_people["before"], queued]:
         assert stored_count(shopper, "chat-message-list", text) == 1, f"shopper shows {text!r} not once"
         assert stored_count(agent, "agent-thread", text) == 1, f"agent shows {text!r} not once"

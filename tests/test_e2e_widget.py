@@ -13,6 +13,9 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
+from console_errors import watch_console_errors
+from rxchat.testing import ChatWidget
+
 pytestmark = pytest.mark.e2e
 
 PRODUCT = "aurora-lamp"
@@ -29,20 +32,14 @@ expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def visit_product(page: Page, base_url: str, product_id: str = PRODUCT) -> None:
-    page.goto(f"{base_url}/products/{product_id}")
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()  # the page is live
+@pytest.fixture
+def widget(rxchat_widget: ChatWidget) -> ChatWidget:
+    """The widget on the test's `page` (rxchat.testing's page object)."""
+    return rxchat_widget
 
 
-def open_chat(page: Page) -> None:
-    page.get_by_test_id("chat-launcher").click()
-    expect(page.get_by_test_id("chat-panel")).to_be_visible()
-
-
-def send(page: Page, text: str) -> None:
-    box = page.get_by_test_id("chat-input")
-    box.fill(text)
-    box.press("Enter")
+def product_url(served_app, product_id: str = PRODUCT) -> str:
+    return f"{served_app.url}/products/{product_id}"
 
 
 def messages(page: Page):
@@ -79,13 +76,13 @@ def wait_for_entry(page: Page, product_id: str, *, present: bool = True, message
     )
 
 
-def start_conversation(page: Page, base_url: str, text: str, product_id: str = PRODUCT) -> None:
+def start_conversation(widget: ChatWidget, served_app, text: str, product_id: str = PRODUCT) -> None:
     """Visit the product, open the chat and send a first message; returns once the record counts it."""
-    visit_product(page, base_url, product_id)
-    open_chat(page)
-    send(page, text)
-    sent_message(page, text)
-    wait_for_entry(page, product_id, message_count=1)
+    widget.goto(product_url(served_app, product_id))
+    widget.open()
+    widget.send(text)
+    sent_message(widget.page, text)
+    wait_for_entry(widget.page, product_id, message_count=1)
 
 
 def tamper_session_id(page: Page, product_id: str, session_id: str) -> None:
@@ -97,14 +94,6 @@ def tamper_session_id(page: Page, product_id: str, session_id: str) -> None:
         }""",
         [f"product_{product_id}", session_id],
     )
-
-
-def watch_console(page: Page) -> list[str]:
-    """Console errors of an extra page (the autouse check covers only `page`)."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
 
 
 # --- store front --------------------------------------------------------------------------------------------------
@@ -130,18 +119,18 @@ def test_store_front_lists_products_linking_to_their_pages(page: Page, served_ap
 # --- browser storage ----------------------------------------------------------------------------------------------
 
 
-def test_open_chat_first_time_writes_storage(page: Page, served_app):
+def test_open_chat_first_time_writes_storage(widget: ChatWidget, page: Page, served_app):
     # Events of a tab run in order: once the second page is live, the first page's load handlers are done.
-    visit_product(page, served_app.url, OTHER_PRODUCT)
+    widget.goto(product_url(served_app, OTHER_PRODUCT))
     page.goto(served_app.url + "/")
     expect(page.get_by_test_id("product-card").first).to_be_visible()
-    visit_product(page, served_app.url)
+    widget.goto(product_url(served_app))
     expect(page.get_by_test_id("product-name")).to_have_text(PRODUCT_NAME)
 
     assert [storage(page, key) for key in RECORD_KEYS] == [None, None]
-    expect(page.get_by_test_id("chat-panel")).not_to_be_visible()
+    expect(widget.panel).not_to_be_visible()
 
-    open_chat(page)
+    widget.open()
 
     page.wait_for_function("() => localStorage.getItem('chat_session_data') !== null")
     record = stored_record(page)
@@ -149,8 +138,8 @@ def test_open_chat_first_time_writes_storage(page: Page, served_app):
     assert record["productSessions"] == {}, "a product's entry appears only with its first message"
 
 
-def test_send_first_message_record_matches_contract(page: Page, served_app):
-    start_conversation(page, served_app.url, "Does it come with a bulb?")
+def test_send_first_message_record_matches_contract(widget: ChatWidget, page: Page, served_app):
+    start_conversation(widget, served_app, "Does it come with a bulb?")
 
     record = stored_record(page)
     assert set(record) >= {"globalSessionId", "productSessions", "userPreferences"}
@@ -172,17 +161,18 @@ def test_send_first_message_record_matches_contract(page: Page, served_app):
 # --- sending ------------------------------------------------------------------------------------------------------
 
 
-def test_send_with_enter_shows_message_and_clears_input(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
+def test_send_with_enter_shows_message_and_clears_input(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
+    widget.open()
 
-    send(page, "  Is the base real oak?  ")
+    widget.submit("  Is the base real oak?  ")  # Enter in the box
 
     message = sent_message(page, "Is the base real oak?")
     expect(message).to_have_attribute("data-author", "shopper")
-    expect(page.get_by_test_id("chat-input")).to_have_value("")
+    expect(widget.input).to_have_value("")
     expect(messages(page)).to_have_count(1)
-    expect(page.get_by_test_id("chat-error")).to_have_count(0)
+    expect(widget.error).to_have_count(0)
+    assert widget.messages() == [("shopper", "Is the base real oak?", "sent")]
 
 
 @contextlib.contextmanager
@@ -207,38 +197,43 @@ def database_held(page: Page, served_app):
         blocker.close()
 
 
-def test_a_message_shows_sending_while_the_database_is_busy_then_is_stored(page: Page, served_app):
+def test_a_message_shows_sending_while_the_database_is_busy_then_is_stored(widget: ChatWidget, page: Page, served_app):
     """A quick write shows the message stored at once; a held-up one shows `Sending…` until it lands."""
-    start_conversation(page, served_app.url, "First, to start the conversation")
+    start_conversation(widget, served_app, "First, to start the conversation")
 
     with database_held(page, served_app):  # nothing is lost meanwhile
-        send(page, "Written while the database is busy")
+        widget.submit("Written while the database is busy")
         held = messages(page).filter(has_text="Written while the database is busy")
         expect(held).to_have_attribute("data-status", "sending")
+        # Asserts that something does NOT happen: the held-up message is not shown stored. A short fixed wait.
         page.wait_for_timeout(500)
         expect(held).to_have_attribute("data-status", "sending")
     stored = sent_message(page, "Written while the database is busy")
     expect(stored).to_have_attribute("data-seq", "2")
-    expect(page.get_by_test_id("chat-input")).to_have_value("")
+    expect(widget.input).to_have_value("")
 
 
-def test_the_next_text_typed_while_a_message_is_being_stored_stays_in_the_box(page: Page, served_app):
-    start_conversation(page, served_app.url, "First, to start the conversation")
+def test_the_next_text_typed_while_a_message_is_being_stored_stays_in_the_box(
+    widget: ChatWidget, page: Page, served_app
+):
+    start_conversation(widget, served_app, "First, to start the conversation")
 
     with database_held(page, served_app):
-        send(page, "Is it waterproof?")
+        widget.submit("Is it waterproof?")
         expect(messages(page).filter(has_text="Is it waterproof?")).to_have_attribute("data-status", "sending")
-        page.get_by_test_id("chat-input").fill("And does it come in blue?")
+        widget.input.fill("And does it come in blue?")
 
     sent_message(page, "Is it waterproof?")
-    page.wait_for_timeout(500)  # the box is emptied, if at all, just after the stored message shows
-    expect(page.get_by_test_id("chat-input")).to_have_value("And does it come in blue?")
+    # Asserts that something does NOT happen: the box, emptied (if at all) just after the stored message
+    # shows, is not emptied. A short fixed wait.
+    page.wait_for_timeout(500)
+    expect(widget.input).to_have_value("And does it come in blue?")
 
 
-def test_shift_enter_inserts_newline_without_sending(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
-    box = page.get_by_test_id("chat-input")
+def test_shift_enter_inserts_newline_without_sending(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
+    widget.open()
+    box = widget.input
 
     box.press_sequentially("line one")
     box.press("Shift+Enter")
@@ -251,13 +246,13 @@ def test_shift_enter_inserts_newline_without_sending(page: Page, served_app):
     assert message.inner_text().startswith("line one\nline two")
 
 
-def test_reload_widget_closed_thread_reloaded_from_database(page: Page, served_app, browser):
-    start_conversation(page, served_app.url, "Remember me after a reload")
+def test_reload_widget_closed_thread_reloaded_from_database(widget: ChatWidget, page: Page, served_app, browser):
+    start_conversation(widget, served_app, "Remember me after a reload")
 
     page.reload()
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    expect(page.get_by_test_id("chat-panel")).not_to_be_visible()
-    open_chat(page)
+    widget.wait_until_live()
+    expect(widget.panel).not_to_be_visible()
+    widget.open()
     expect(sent_message(page, "Remember me after a reload")).to_have_attribute("data-seq", "1")
     expect(messages(page)).to_have_count(1)
 
@@ -265,19 +260,20 @@ def test_reload_widget_closed_thread_reloaded_from_database(page: Page, served_a
     other = browser.new_context(storage_state=page.context.storage_state())
     try:
         other_page = other.new_page()
-        errors = watch_console(other_page)
-        visit_product(other_page, served_app.url)
-        open_chat(other_page)
+        errors = watch_console_errors(other_page)
+        other_widget = ChatWidget(other_page)
+        other_widget.goto(product_url(served_app))
+        other_widget.open()
         expect(sent_message(other_page, "Remember me after a reload")).to_have_attribute("data-author", "shopper")
         assert not errors, f"console errors: {errors}"
     finally:
         other.close()
 
 
-def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(page: Page, served_app):
+def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(widget: ChatWidget, page: Page, served_app):
     """The room trims its oldest messages as new ones arrive live; "Load earlier" still brings
     back every message, once and in order."""
-    start_conversation(page, served_app.url, "m001")
+    start_conversation(widget, served_app, "m001")
     session_id = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
     post_url = f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{session_id}/messages"
 
@@ -287,7 +283,7 @@ def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(page: Pag
 
     post(2, 55)
     page.reload()
-    open_chat(page)  # the newest 50 (m006..m055), the rest a page away
+    widget.open()  # the newest 50 (m006..m055), the rest a page away
     expect(messages(page).filter(has_text="m055")).to_have_count(1)
     post(56, 88)  # arriving live, past the room's trim point
     expect(messages(page).filter(has_text="m088")).to_have_count(1)
@@ -303,19 +299,19 @@ def test_a_long_live_conversation_loads_earlier_messages_without_a_gap(page: Pag
     assert shown == [f"m{n:03d}" for n in range(1, 89)]
 
 
-def test_second_product_has_its_own_thread(page: Page, served_app):
-    start_conversation(page, served_app.url, "About the lamp")
+def test_second_product_has_its_own_thread(widget: ChatWidget, page: Page, served_app):
+    start_conversation(widget, served_app, "About the lamp")
 
-    visit_product(page, served_app.url, OTHER_PRODUCT)
-    open_chat(page)
-    expect(page.get_by_test_id("chat-panel")).to_contain_text("Summit 28L Backpack")
+    widget.goto(product_url(served_app, OTHER_PRODUCT))
+    widget.open()
+    expect(widget.panel).to_contain_text("Summit 28L Backpack")
     expect(messages(page)).to_have_count(0)
-    send(page, "About the backpack")
+    widget.send("About the backpack")
     sent_message(page, "About the backpack")
     wait_for_entry(page, OTHER_PRODUCT, message_count=1)
 
-    visit_product(page, served_app.url, PRODUCT)
-    open_chat(page)
+    widget.goto(product_url(served_app, PRODUCT))
+    widget.open()
     sent_message(page, "About the lamp")
     expect(messages(page)).to_have_count(1)
 
@@ -326,46 +322,44 @@ def test_second_product_has_its_own_thread(page: Page, served_app):
 # --- refusals and rendering ---------------------------------------------------------------------------------------
 
 
-def test_send_4001_chars_refused_text_kept(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
-    box = page.get_by_test_id("chat-input")
+def test_send_4001_chars_refused_text_kept(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
+    widget.open()
+    box = widget.input
     too_long = "x" * 4001
 
-    box.fill(too_long)
-    box.press("Enter")
+    widget.submit(too_long)
 
-    error = page.get_by_test_id("chat-error")
+    error = widget.error
     expect(error).to_be_visible()
     expect(error).to_contain_text("4,000")
     expect(box).to_have_value(too_long)
     expect(messages(page)).to_have_count(0)
 
     # Shortened to the limit, it goes through and the error goes away; the refused one was never stored.
-    box.fill("x" * 4000)
-    box.press("Enter")
+    widget.submit("x" * 4000)
     expect(messages(page)).to_have_count(1)
     expect(messages(page).first).to_have_attribute("data-status", "sent")
     expect(error).to_have_count(0)
     wait_for_entry(page, PRODUCT, message_count=1)
 
 
-def test_send_whitespace_only_refused(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
+def test_send_whitespace_only_refused(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
+    widget.open()
 
-    send(page, "   ")
+    widget.submit("   ")
 
-    expect(page.get_by_test_id("chat-error")).to_be_visible()
+    expect(widget.error).to_be_visible()
     expect(messages(page)).to_have_count(0)
 
 
-def test_send_html_renders_as_literal_text(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
+def test_send_html_renders_as_literal_text(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
+    widget.open()
     html = "<b>x</b><script>window.__pwned=1</script><img src=x onerror=window.__pwned=2>"
 
-    send(page, html)
+    widget.submit(html)
 
     message = sent_message(page, "<b>x</b>")
     expect(message).to_contain_text(html)
@@ -373,11 +367,11 @@ def test_send_html_renders_as_literal_text(page: Page, served_app):
     assert page.evaluate("() => window.__pwned") is None
 
 
-def test_send_link_renders_safe_anchor(page: Page, served_app):
-    visit_product(page, served_app.url)
-    open_chat(page)
+def test_send_link_renders_safe_anchor(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
+    widget.open()
 
-    send(page, "Specs at https://example.com. Also javascript:alert(1)")
+    widget.submit("Specs at https://example.com. Also javascript:alert(1)")
 
     message = sent_message(page, "Specs at")
     link = message.locator("a")
@@ -396,21 +390,21 @@ def test_send_link_renders_safe_anchor(page: Page, served_app):
     ["garbage", "cs_" + "0" * 48],
     ids=["garbage", "unknown-valid-looking"],
 )
-def test_tampered_session_id_recovers_with_fresh_session(page: Page, served_app, bad_session_id):
-    start_conversation(page, served_app.url, "Before tampering")
+def test_tampered_session_id_recovers_with_fresh_session(widget: ChatWidget, page: Page, served_app, bad_session_id):
+    start_conversation(widget, served_app, "Before tampering")
     original = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
 
     tamper_session_id(page, PRODUCT, bad_session_id)
     page.reload()
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    open_chat(page)
+    widget.wait_until_live()
+    widget.open()
 
     wait_for_entry(page, PRODUCT, present=False)  # the widget dropped the bad entry
     expect(page.get_by_test_id("product-name")).to_have_text(PRODUCT_NAME)
     expect(messages(page)).to_have_count(0)
-    expect(page.get_by_test_id("chat-error")).to_have_count(0)
+    expect(widget.error).to_have_count(0)
 
-    send(page, "After tampering")
+    widget.send("After tampering")
     sent_message(page, "After tampering")
     wait_for_entry(page, PRODUCT, message_count=1)
     fresh = stored_record(page)["productSessions"][f"product_{PRODUCT}"]["sessionId"]
@@ -419,57 +413,58 @@ def test_tampered_session_id_recovers_with_fresh_session(page: Page, served_app,
     expect(messages(page)).to_have_count(1)
 
 
-def test_other_products_session_id_not_shown_on_this_product(page: Page, served_app):
-    visit_product(page, served_app.url, OTHER_PRODUCT)
-    open_chat(page)
-    send(page, "Backpack secret")
+def test_other_products_session_id_not_shown_on_this_product(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app, OTHER_PRODUCT))
+    widget.open()
+    widget.send("Backpack secret")
     sent_message(page, "Backpack secret")
     wait_for_entry(page, OTHER_PRODUCT, message_count=1)
     backpack_session = stored_record(page)["productSessions"][f"product_{OTHER_PRODUCT}"]["sessionId"]
 
-    start_conversation(page, served_app.url, "Lamp question")
+    start_conversation(widget, served_app, "Lamp question")
     tamper_session_id(page, PRODUCT, backpack_session)
     page.reload()
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    open_chat(page)
+    widget.wait_until_live()
+    widget.open()
 
     wait_for_entry(page, PRODUCT, present=False)
     expect(messages(page)).to_have_count(0)
-    expect(page.get_by_test_id("chat-message-list")).not_to_contain_text("Backpack secret")
+    expect(widget.thread).not_to_contain_text("Backpack secret")
 
 
-def test_corrupt_record_recovers(page: Page, served_app):
-    visit_product(page, served_app.url)
+def test_corrupt_record_recovers(widget: ChatWidget, page: Page, served_app):
+    widget.goto(product_url(served_app))
     page.evaluate("""() => {
         localStorage.setItem("chat_session_data", "{not json");
         localStorage.setItem("global_chat_session", "<script>");
     }""")
     page.reload()
-    expect(page.get_by_test_id("chat-launcher")).to_be_enabled()
-    open_chat(page)
+    widget.wait_until_live()
+    widget.open()
 
-    send(page, "Hello after a corrupt record")
+    widget.send("Hello after a corrupt record")
     sent_message(page, "Hello after a corrupt record")
     wait_for_entry(page, PRODUCT, message_count=1)
     assert re.fullmatch(r"v[0-9a-f]{32}", storage(page, "global_chat_session") or "")
 
 
-def test_new_browser_context_starts_fresh(page: Page, served_app, browser):
-    visit_product(page, served_app.url)
-    open_chat(page)
-    send(page, "Only for the first browser")
+def test_new_browser_context_starts_fresh(widget: ChatWidget, page: Page, served_app, browser):
+    widget.goto(product_url(served_app))
+    widget.open()
+    widget.send("Only for the first browser")
     sent_message(page, "Only for the first browser")
 
     fresh = browser.new_context()
     try:
         other = fresh.new_page()
-        errors = watch_console(other)
-        visit_product(other, served_app.url)
+        errors = watch_console_errors(other)
+        other_widget = ChatWidget(other)
+        other_widget.goto(product_url(served_app))
         assert [storage(other, key) for key in RECORD_KEYS] == [None, None]
-        open_chat(other)
+        other_widget.open()
         other.wait_for_function("() => localStorage.getItem('chat_session_data') !== null")
         expect(messages(other)).to_have_count(0)
-        expect(other.get_by_test_id("chat-message-list")).not_to_contain_text("Only for the first browser")
+        expect(other_widget.thread).not_to_contain_text("Only for the first browser")
         assert storage(other, "global_chat_session") != storage(page, "global_chat_session")
         assert not errors, f"console errors: {errors}"
     finally:

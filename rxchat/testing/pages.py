@@ -1,0 +1,283 @@
+"""Page objects for the shopper's widget and the staff console (Playwright's sync API).
+
+They select only by the contract's stable test ids (`data-testid`, `data-author`,
+`data-status`) and wait on what the page shows, never for a fixed time. Every wait
+gives up after the object's `timeout_ms` (10 s unless given) with Playwright's
+`AssertionError` naming what it waited for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, NamedTuple
+
+from playwright.sync_api import expect
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
+
+DEFAULT_TIMEOUT_MS = 10_000
+
+MESSAGE = '[data-testid="chat-message"]'
+STORED = "[data-seq]"  # a stored message carries its sequence number; a pending one does not
+STORED_SHOPPER = f'{MESSAGE}[data-author="shopper"]:is([data-status="sent"], [data-status="read"])'
+
+# One message as (author, text, status): the text without the agent's name above it or the time below it.
+_READ_MESSAGES = """els => els.map(e => [
+    e.dataset.author || "",
+    (e.querySelector(".chat-text") || e).innerText.trim(),
+    e.dataset.status || null,
+])"""
+
+
+class Message(NamedTuple):
+    """One `chat-message` as shown: `author` is "shopper" or "agent"; `status` is the shopper's
+    own message's `data-status` ("sending", "sent", "read" or "failed"), None on a reply."""
+
+    author: str
+    text: str
+    status: str | None
+
+
+def _messages(thread: Locator) -> list[Message]:
+    return [Message(*row) for row in thread.locator(MESSAGE).evaluate_all(_READ_MESSAGES)]
+
+
+class ChatWidget:
+    """The shopper's chat widget on a product page.
+
+    `ChatWidget(page)` wraps a Playwright `Page` already on (or about to go to) a page
+    that shows `rxchat.chat_widget()`. The widget starts closed on every page load.
+    """
+
+    def __init__(self, page: Page, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+        self.page = page
+        self.timeout_ms = timeout_ms
+
+    # --- locators (for a test's own `expect`) --------------------------------------------------------------------
+
+    @property
+    def launcher(self) -> Locator:
+        """`chat-launcher`: opens and closes the widget; disabled until the page is live."""
+        return self.page.get_by_test_id("chat-launcher")
+
+    @property
+    def panel(self) -> Locator:
+        """`chat-panel`: the open widget."""
+        return self.page.get_by_test_id("chat-panel")
+
+    @property
+    def thread(self) -> Locator:
+        """`chat-message-list`: the conversation shown in the widget."""
+        return self.page.get_by_test_id("chat-message-list")
+
+    @property
+    def input(self) -> Locator:
+        """`chat-input`: where the shopper writes."""
+        return self.page.get_by_test_id("chat-input")
+
+    @property
+    def error(self) -> Locator:
+        """`chat-error`: the sentence shown when something is refused."""
+        return self.page.get_by_test_id("chat-error")
+
+    @property
+    def typing_indicator(self) -> Locator:
+        """`chat-typing-indicator`: shown while an agent types."""
+        return self.page.get_by_test_id("chat-typing-indicator")
+
+    @property
+    def unread_badge(self) -> Locator:
+        """`chat-unread-badge`: replies not yet seen, on the launcher."""
+        return self.page.get_by_test_id("chat-unread-badge")
+
+    def message_items(self, containing: str | None = None, *, author: str | None = None) -> Locator:
+        """The thread's `chat-message` items, optionally only those containing `containing`
+        (case-insensitive, whitespace-normalised, as Playwright's `has_text`) or by `author`."""
+        selector = MESSAGE if author is None else f'{MESSAGE}[data-author="{author}"]'
+        items = self.thread.locator(selector)
+        return items if containing is None else items.filter(has_text=containing)
+
+    # --- actions and waits ---------------------------------------------------------------------------------------
+
+    def goto(self, url: str) -> None:
+        """Load `url` (a page with the widget) and wait until it is live (`wait_until_live`)."""
+        self.page.goto(url)
+        self.wait_until_live()
+
+    def wait_until_live(self) -> None:
+        """Wait until `chat-launcher` is enabled: the page is connected and a click will not be lost."""
+        expect(self.launcher).to_be_enabled(timeout=self.timeout_ms)
+
+    def is_open(self) -> bool:
+        """Whether `chat-panel` is visible now (no waiting)."""
+        return self.panel.is_visible()
+
+    def open(self) -> None:
+        """Open the widget: wait until the launcher is enabled, click it unless the widget is
+        open already, and wait until `chat-panel` is visible."""
+        self.wait_until_live()
+        if not self.is_open():
+            self.launcher.click()
+        expect(self.panel).to_be_visible(timeout=self.timeout_ms)
+
+    def close(self) -> None:
+        """Close the widget: click the launcher if the widget is open, and wait until `chat-panel` is hidden."""
+        if self.is_open():
+            self.launcher.click()
+        expect(self.panel).to_be_hidden(timeout=self.timeout_ms)
+
+    def submit(self, text: str) -> None:
+        """Type `text` into `chat-input` and press Enter; wait for nothing. For a message the
+        test expects to be refused, or to stay unsent (the server away); otherwise use `send`."""
+        self.input.fill(text)
+        self.input.press("Enter")
+
+    def send(self, text: str) -> Locator:
+        """Send `text` and wait until it is stored: one more `chat-message` with
+        `data-author="shopper"` and `data-status` "sent" or "read" contains it than before, and
+        `chat-input` is empty. Returns the newest such message. The widget must be open.
+
+        A refused message (too long, too fast, blank) makes this time out; use `submit` and
+        check `error` for those."""
+        stored = self.thread.locator(STORED_SHOPPER).filter(has_text=text)
+        before = stored.count()
+        self.submit(text)
+        expect(stored).to_have_count(before + 1, timeout=self.timeout_ms)
+        expect(self.input).to_have_value("", timeout=self.timeout_ms)
+        return stored.last
+
+    def wait_for_reply(self, containing: str, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Locator:
+        """Wait until a `chat-message` with `data-author="agent"` containing `containing` is visible
+        in the widget's thread, and return the newest such reply. The widget must be open; while
+        it is closed a reply shows as `unread_badge` instead."""
+        reply = self.message_items(containing, author="agent").last
+        expect(reply).to_be_visible(timeout=timeout_ms)
+        return reply
+
+    def messages(self) -> list[Message]:
+        """The thread's messages now, oldest first, as `(author, text, status)` tuples (no waiting)."""
+        return _messages(self.thread)
+
+    def typing_visible(self) -> bool:
+        """Whether `chat-typing-indicator` (an agent is typing) is visible now (no waiting; for a
+        wait, `expect(widget.typing_indicator).to_be_visible()`)."""
+        return self.typing_indicator.is_visible()
+
+
+class StaffConsole:
+    """The staff console at `{base_url}/agent`.
+
+    `StaffConsole(page, base_url)` wraps a Playwright `Page`; `base_url` is where the app
+    under test is served (scheme, host and port, e.g. "http://localhost:3000").
+    """
+
+    def __init__(self, page: Page, base_url: str, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+        self.page = page
+        self.base_url = base_url.rstrip("/")
+        self.timeout_ms = timeout_ms
+
+    # --- locators ------------------------------------------------------------------------------------------------
+
+    @property
+    def inbox(self) -> Locator:
+        """`agent-inbox`: the list of conversations."""
+        return self.page.get_by_test_id("agent-inbox")
+
+    @property
+    def conversations(self) -> Locator:
+        """Every `agent-conversation-item` in the inbox."""
+        return self.page.get_by_test_id("agent-conversation-item")
+
+    def conversation(self, containing: str) -> Locator:
+        """The inbox items containing `containing` (their shopper, product or latest message)."""
+        return self.conversations.filter(has_text=containing)
+
+    @property
+    def thread(self) -> Locator:
+        """`agent-thread`: the open conversation."""
+        return self.page.get_by_test_id("agent-thread")
+
+    @property
+    def reply_input(self) -> Locator:
+        """`agent-reply-input`."""
+        return self.page.get_by_test_id("agent-reply-input")
+
+    @property
+    def typing_indicator(self) -> Locator:
+        """`agent-typing-indicator`: shown while the shopper types."""
+        return self.page.get_by_test_id("agent-typing-indicator")
+
+    def message_items(self, containing: str | None = None, *, author: str | None = None) -> Locator:
+        """The open conversation's `chat-message` items, optionally filtered as `ChatWidget.message_items`."""
+        selector = MESSAGE if author is None else f'{MESSAGE}[data-author="{author}"]'
+        items = self.thread.locator(selector)
+        return items if containing is None else items.filter(has_text=containing)
+
+    # --- actions and waits ---------------------------------------------------------------------------------------
+
+    def login(self, email: str, password: str) -> None:
+        """Sign in at `/agent/login` and wait until the console is shown: the address is `/agent`
+        and `agent-inbox` is visible. Waits for the sign-in button to be enabled (the page live)
+        before using the form. A refused sign-in makes this time out (`agent-login-error` shows)."""
+        self.page.goto(f"{self.base_url}/agent/login")
+        submit = self.page.get_by_test_id("agent-login-submit")
+        expect(submit).to_be_enabled(timeout=self.timeout_ms)
+        self.page.get_by_test_id("agent-login-email").fill(email)
+        self.page.get_by_test_id("agent-login-password").fill(password)
+        submit.click()
+        self.page.wait_for_url(re.compile(r".*/agent/?$"), timeout=self.timeout_ms)
+        expect(self.inbox).to_be_visible(timeout=self.timeout_ms)
+
+    def goto(self) -> None:
+        """Load `/agent` (signed in already) and wait until `agent-inbox` is visible."""
+        self.page.goto(f"{self.base_url}/agent")
+        expect(self.inbox).to_be_visible(timeout=self.timeout_ms)
+
+    def open_conversation(self, containing: str, *, product_id: str | None = None) -> None:
+        """Open the one inbox conversation containing `containing` and wait until `agent-thread`
+        shows a message containing it. With `product_id`, first check the item's
+        `data-product-id` (waiting for the item to appear)."""
+        item = self.conversation(containing)
+        if product_id is not None:
+            expect(item).to_have_attribute("data-product-id", product_id, timeout=self.timeout_ms)
+        item.click(timeout=self.timeout_ms)
+        expect(self.message_items(containing).last).to_be_visible(timeout=self.timeout_ms)
+
+    def reply(self, text: str) -> Locator:
+        """Send `text` to the open conversation (Enter in `agent-reply-input`) and wait until it is
+        stored: one more stored `chat-message` with `data-author="agent"` contains it than before,
+        and the reply box is empty. Returns the newest such message."""
+        stored = self.thread.locator(f'{MESSAGE}[data-author="agent"]{STORED}').filter(has_text=text)
+        before = stored.count()
+        self.reply_input.fill(text)
+        self.reply_input.press("Enter")
+        expect(stored).to_have_count(before + 1, timeout=self.timeout_ms)
+        expect(self.reply_input).to_have_value("", timeout=self.timeout_ms)
+        return stored.last
+
+    def wait_for_message(self, containing: str, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> Locator:
+        """Wait until a `chat-message` (either author) containing `containing` is visible in the open
+        conversation, and return the newest such message."""
+        message = self.message_items(containing).last
+        expect(message).to_be_visible(timeout=timeout_ms)
+        return message
+
+    def messages(self) -> list[Message]:
+        """The open conversation's messages now, oldest first, as `(author, text, status)` (no waiting)."""
+        return _messages(self.thread)
+
+    def product_context(self) -> str:
+        """The text of `agent-product-context` (the product the open conversation is about), once it is visible."""
+        panel = self.page.get_by_test_id("agent-product-context")
+        expect(panel).to_be_visible(timeout=self.timeout_ms)
+        return panel.inner_text()
+
+    def typing_visible(self) -> bool:
+        """Whether `agent-typing-indicator` (the shopper is typing) is visible now (no waiting)."""
+        return self.typing_indicator.is_visible()
+
+    def logout(self) -> None:
+        """Sign out (`agent-logout`) and wait until the address is `/agent/login`."""
+        self.page.get_by_test_id("agent-logout").click(timeout=self.timeout_ms)
+        self.page.wait_for_url(re.compile(r".*/agent/login$"), timeout=self.timeout_ms)
