@@ -1,15 +1,17 @@
-"""db.run_write on both backends: the embedded SQLite file's writer thread (sqlite3 itself) and
-PostgreSQL (SQLAlchemy on the session's connection) store and return the same message and session."""
+"""db.run_write, the one write path, on both backends (SQLite through the stock aiosqlite driver,
+PostgreSQL through asyncpg; SQLAlchemy on the session's connection for both): the same message and
+session stored and returned, and a session holding writes of its own refused."""
 
 import secrets
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from factories import make_session, migrated_database, postgres_admin
+from factories import make_session, migrated_database, postgres_admin, second_session
 from rxchat import db as rxchat_db
 from rxchat import migrations
 from rxchat.models import ChatSession
@@ -79,3 +81,58 @@ async def test_a_refused_write_stores_nothing_and_the_next_one_goes_on(db):
     assert third.seq == 2 and after.message_count == 2
     page, _ = await chat.list_messages(db, chat=after)
     assert [m.body for m in page] == ["second", "first"]
+
+
+async def test_a_session_that_only_read_may_write(db):
+    started = await make_session(db)
+    found = await chat.get_session(db, product_id=started.product_id, session_id=started.session_id)
+    assert db.in_transaction()  # the read's transaction is still open; the write joins it
+
+    message, created = await chat.post_message(db, chat=found, author="shopper", body="after a read")
+
+    assert created and message.seq == 1 and not db.in_transaction()
+    async with second_session(db) as other:
+        stored, _ = await chat.list_messages(other, chat=found)
+    assert [m.body for m in stored] == ["after a read"]
+
+
+async def test_a_session_holding_its_own_writes_is_refused_before_anything_runs(db):
+    started = await make_session(db)
+    chat_id, visitor_id = started.id, started.visitor_id  # (a rollback expires `started`)
+    sessions = ChatSession.__table__
+    ran = []
+
+    close = sa.update(sessions).where(sessions.c.id == chat_id).values(status="closed").returning(sessions.c.status)
+
+    def write(first_row):
+        ran.append(True)
+        return first_row(close, {})
+
+    # An unflushed change of a loaded row, a flushed one, and a Core UPDATE through the session.
+    started.customer_name = "Unsaved"
+    with pytest.raises(rxchat_db.UncommittedWrites, match="unflushed"):
+        await rxchat_db.run_write(db, write)
+    await db.flush()
+    with pytest.raises(rxchat_db.UncommittedWrites, match="holds writes"):
+        await rxchat_db.run_write(db, write)
+    await db.rollback()
+    await db.exec(sa.update(sessions).where(sessions.c.id == chat_id).values(visitor_id="v-unsaved"))
+    with pytest.raises(rxchat_db.UncommittedWrites, match="holds writes"):
+        await rxchat_db.run_write(db, write)
+    await db.rollback()
+
+    # Refused before it ran: nothing of the caller's was committed by it, and once the caller's transaction
+    # is over the same write goes through.
+    assert ran == []
+    await rxchat_db.run_write(db, write)
+    async with second_session(db) as other:
+        stored = (await other.exec(sa.select(sessions).where(sessions.c.id == chat_id))).one()
+    assert (stored.status, stored.customer_name, stored.visitor_id) == ("closed", None, visitor_id)
+    assert ran == [True]
+
+
+async def test_sqlite_goes_through_the_stock_aiosqlite_driver(tmp_path):
+    async with migrated_database(tmp_path / "chat.db") as db:
+        dialect = db.bind.dialect
+        assert (dialect.name, dialect.driver) == ("sqlite", "aiosqlite")
+        assert type(dialect.loaded_dbapi).__module__ == "sqlalchemy.dialects.sqlite.aiosqlite"
