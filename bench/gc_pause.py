@@ -28,7 +28,6 @@ def full_pass_ms() -> float:
 
 def main() -> int:
     os.chdir(ROOT)  # rxconfig.py and assets/ are found from the app's directory
-    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("REFLEX_DB_URL", f"sqlite:///{tempfile.mkdtemp(prefix='rxchat-gc-')}/unused.db")
     import rxchat.rxchat as demo
 

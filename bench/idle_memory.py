@@ -21,9 +21,7 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _serve import PRODUCT, served_app  # noqa: E402
+from _serve import PRODUCT, served_app
 
 NAMESPACE = "/_event"
 ROOT_STATE = "reflex___state____state"

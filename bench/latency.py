@@ -47,9 +47,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent / "tests")]
-
-from _serve import AGENT, PRODUCT, percentile, served_app  # noqa: E402
+from _serve import AGENT, PRODUCT, percentile, served_app
 
 import browser  # noqa: E402  (tests/browser.py: which Chromium, and its launch arguments)
 

@@ -95,10 +95,12 @@ ARGUMENTS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rxchat", description="rxchat operator commands.")
+    parser = argparse.ArgumentParser(
+        prog="python -m rxchat", description="rxchat operator commands.", allow_abbrev=False
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (help_text, _run) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
         arguments = ARGUMENTS.get(name, ())
         if "email" in arguments:
             command.add_argument("--email", required=True, help="the staff member's email")
