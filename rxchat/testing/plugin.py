@@ -29,9 +29,7 @@ Pointing the fixtures at the app under test, in the host's conftest.py:
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -42,22 +40,6 @@ if TYPE_CHECKING:
     from rxchat.testing.pages import ChatWidget, StaffConsole
 
 __all__ = ["rxchat_base_url", "rxchat_console", "rxchat_create_staff", "rxchat_env", "rxchat_staff", "rxchat_widget"]
-
-
-def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    """Called when this module is registered: block its other names, so it is registered once.
-
-    pytest registers a plugin under the name it came by: its module name (`-p rxchat.testing.plugin`,
-    `pytest_plugins`, PYTEST_PLUGINS) or its `pytest11` entry point's name. Coming a second time under
-    the other name, the same module would stop the run ("Plugin already registered under a different
-    name"); a blocked name is skipped instead.
-    """
-    this = sys.modules[__name__]
-    registered_as = pluginmanager.get_name(this)
-    names = {__name__} | {ep.name for ep in entry_points(group="pytest11") if ep.value == __name__}
-    for name in names - {registered_as}:
-        if pluginmanager.get_plugin(name) is None:
-            pluginmanager.set_blocked(name)
 
 
 @pytest.fixture
