@@ -15,6 +15,7 @@ _EXPORTS = {
     "add_chat": "rxchat.embed",
     "http_api": "rxchat.embed",
     "STYLESHEET": "rxchat.embed",
+    "Product": "rxchat.models",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,13 +1,16 @@
 """Operator commands: `python -m rxchat <command>`.
 
 Results go to stdout, errors to stderr as one sentence; exit 0 on success,
-1 on a refused request, 2 on bad usage (argparse's own).
+1 on a refused request, 2 on bad usage (argparse's own). Run in a host app's
+directory, the commands work on the database its rxconfig.py names.
 """
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -16,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rxchat import db, migrations
 from rxchat.services import agents, catalog, lifecycle
 from rxchat.services.errors import ChatError
+from rxchat.settings import DB_URL_VARIABLES, use_app_database
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, str]]
 
@@ -123,9 +127,20 @@ async def _run(command: Command, args: argparse.Namespace) -> str:
         await db.dispose()
 
 
+def use_this_directorys_app() -> None:
+    """Run in a Reflex app's directory (its rxconfig.py), a command works on the database the app's config
+    names; REFLEX_DB_URL (or RXCHAT_DB_URL) still wins, and elsewhere rxchat's default is used."""
+    if any(os.environ.get(name) for name in DB_URL_VARIABLES) or not Path("rxconfig.py").is_file():
+        return  # (Reflex is not even imported then)
+    from reflex.config import get_config
+
+    use_app_database(get_config().db_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _help, command = COMMANDS[args.command]
+    use_this_directorys_app()
     try:
         print(asyncio.run(_run(command, args)))
     except ChatError as error:

@@ -3,33 +3,84 @@
 import reflex as rx
 import rxchat
 
-app = rx.App(stylesheets=[rxchat.STYLESHEET], api_transformer=rxchat.http_api())
-app.add_page(my_product_page, route="/products/[product_id]",
-             on_load=rxchat.ChatWidgetState.on_page_load)   # the page renders rxchat.chat_widget()
-rxchat.add_chat(app)                                         # console pages, live delivery, sweeper
+CATALOG = {"sku-100": rxchat.Product(id="sku-100", name="Harbor Kettle", price="$39.00", url="/item/sku-100")}
+
+app = rx.App(stylesheets=[rxchat.STYLESHEET])
+app.add_page(my_product_page, route="/item/[product_id]")   # the page renders rxchat.chat_widget()
+rxchat.add_chat(app, products=CATALOG.get)                  # /api, /agent console, live delivery, sweeper
 """
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import reflex as rx
+
+if TYPE_CHECKING:
+    from rxchat.components.console import ConsolePanel
+    from rxchat.services.catalog import ProductSource
 
 STYLESHEET = "/rxchat.css"  # copy assets/rxchat.css into the host app's assets/
 
 
 def http_api():
-    """The /api app (shopper and staff endpoints), for `rx.App(api_transformer=...)`."""
+    """The /api app (shopper and staff endpoints), for a host that mounts it itself (`add_chat` does, unless
+    told `api=False`)."""
     from rxchat import api
 
     return api.build_api()
 
 
-def add_chat(app: rx.App, *, console: bool = True) -> None:
-    """Live delivery, presence and the expiry sweeper for `app`; the staff console at /agent unless told not to."""
-    from rxchat import redaction, sweeper
+def add_chat(
+    app: rx.App,
+    products: "ProductSource | None" = None,
+    *,
+    console: bool = True,
+    api: bool = True,
+    console_panels: "Sequence[ConsolePanel]" = (),
+) -> None:
+    """Chat for the store `app`: live delivery, presence and the expiry sweeper, the HTTP API at /api and the
+    staff console at /agent unless told not to.
+
+    `products` is the store's catalog: a callable, plain or async, from a product id to an `rxchat.Product`,
+    or None when there is no chat for that id. Without it, rxchat's demo catalog (`rxchat_products`) is used.
+    Each of `console_panels` takes the open conversation's product id (a Var) and returns a component shown
+    beside the thread, under `agent-product-context`.
+    """
+    from rxchat import redaction, schema, sweeper
     from rxchat.live.hub import LiveHub
     from rxchat.live.tabs import tabs
     from rxchat.pages import console as console_pages
+    from rxchat.services import catalog
 
+    catalog.use_source(products)
+    _use_app_database()
     if console:
-        console_pages.add_pages(app)
+        console_pages.add_pages(app, panels=console_panels)
+    if api:
+        app.api_transformer = _with_api(app.api_transformer, http_api())
     redaction.install()
     LiveHub(app, tabs).install()
     app.register_lifespan_task(sweeper.sweep_forever)
+    # `reflex db` imports the app, so this filters rxchat's tables out of the host's migrations.
+    schema.hide_from_host_autogenerate()
+
+
+def _with_api(host_transformer: Any, ours: Any) -> Any:
+    """The app's api_transformer with rxchat's API as well. Ours is innermost: a host's own FastAPI app (or
+    middleware) sees every request first and answers its own routes, /api ones included; what it leaves
+    reaches ours, which answers /api and lets everything else through to Reflex."""
+    if host_transformer is None:
+        return ours
+    if isinstance(host_transformer, Sequence):
+        return [ours, *host_transformer]
+    return [ours, host_transformer]
+
+
+def _use_app_database() -> None:
+    """rxchat's database is the app's: the `db_url` the host's rxconfig.py names, unless REFLEX_DB_URL (or
+    RXCHAT_DB_URL) names one for the process."""
+    from reflex.config import get_config
+
+    from rxchat.settings import use_app_database
+
+    use_app_database(get_config().db_url)

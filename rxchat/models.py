@@ -1,22 +1,51 @@
 """SQLModel tables and the public shapes built from them.
 
 Table names `product_chat_sessions` and `product_chat_messages` are kept from
-the original system so its data can be adopted by a migration. State and API
-hold the *Public shapes, never live ORM rows.
+the original system so its data can be adopted by a migration; every other
+table is `rxchat_*`, so it never meets a host store's own table of that name.
+State and API hold the *Public shapes, never live ORM rows.
+
+The tables live on rxchat's own MetaData (`metadata`), not on SQLModel's
+default one: a host's Reflex app declares its models there, and `reflex db
+makemigrations` compares exactly that MetaData with the database, so it never
+sees rxchat's tables to create them (rxchat/schema.py keeps it from dropping
+them). rxchat's own migrations (alembic/) read `metadata`.
 """
 
+import dataclasses
 from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from rxchat.clock import utcnow
 
 
-# A product of the demo catalog; host stores may bring products of their own.
-class Product(SQLModel, table=True):
-    __tablename__ = "products"
+class RxchatTable(SQLModel, registry=registry()):
+    """The base of rxchat's tables: a registry and MetaData of their own (abstract: no table itself)."""
+
+
+metadata: sa.MetaData = RxchatTable.metadata
+
+
+# The product a chat is about, as the store's catalog describes it (`rxchat.Product`, the host's callable
+# returns it). `price` is display text ("$39.00"), shown as given; the other fields are optional.
+@dataclasses.dataclass(frozen=True)
+class Product:
+    id: str
+    name: str
+    price: str | None = None
+    image_url: str | None = None
+    url: str | None = None  # the product's page in the store: the console's "Open product page"
+    description: str | None = None
+
+
+# A product of the demo catalog, the default product source (services/catalog.py); a host store passes
+# its own catalog to `add_chat(app, products=...)` instead.
+class DemoProduct(RxchatTable, table=True):
+    __tablename__ = "rxchat_products"
 
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
@@ -28,7 +57,7 @@ class Product(SQLModel, table=True):
 
 # One shopper's thread about one product. `session_id` is the shopper's bearer
 # secret; `public_id` is the handle staff and live rooms use instead.
-class ChatSession(SQLModel, table=True):
+class ChatSession(RxchatTable, table=True):
     __tablename__ = "product_chat_sessions"
     __table_args__ = (
         sa.Index("ix_chat_sessions_last_activity", "last_activity"),
@@ -61,7 +90,7 @@ class ChatSession(SQLModel, table=True):
 
 # One message of a thread. `seq` numbers the messages of a session 1, 2, 3...;
 # `client_key` is the sender's idempotency key, so a retried send is stored once.
-class ChatMessage(SQLModel, table=True):
+class ChatMessage(RxchatTable, table=True):
     __tablename__ = "product_chat_messages"
     __table_args__ = (
         sa.UniqueConstraint("session_id", "seq", name="uq_chat_messages_session_seq"),
@@ -78,21 +107,6 @@ class ChatMessage(SQLModel, table=True):
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     client_key: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
-
-
-# What the widget, console and API show of a product.
-class ProductPublic(BaseModel):
-    id: str
-    name: str
-    price_cents: int
-    currency: str
-    image: str
-    description: str
-
-    @property
-    def price_label(self) -> str:
-        symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(self.currency, self.currency + " ")
-        return f"{symbol}{self.price_cents // 100}.{self.price_cents % 100:02d}"
 
 
 # A message as every reader sees it (the shopper's secret is not in it).
@@ -120,8 +134,8 @@ class SessionPublic(BaseModel):
 
 
 # A member of the store's staff. `email` is stored lower-case, so it is unique case-insensitively.
-class Agent(SQLModel, table=True):
-    __tablename__ = "agents"
+class Agent(RxchatTable, table=True):
+    __tablename__ = "rxchat_agents"
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, unique=True, index=True)
@@ -132,12 +146,14 @@ class Agent(SQLModel, table=True):
 
 
 # A staff sign-in (console) or API token; only the SHA-256 of the secret is stored.
-class AgentCredential(SQLModel, table=True):
-    __tablename__ = "agent_credentials"
+class AgentCredential(RxchatTable, table=True):
+    __tablename__ = "rxchat_agent_credentials"
 
     id: int | None = Field(default=None, primary_key=True)
     agent_id: int = Field(
-        sa_column=sa.Column(sa.Integer, sa.ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True)
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("rxchat_agents.id", ondelete="CASCADE"), nullable=False, index=True
+        )
     )
     kind: str = Field(max_length=16)  # console | api
     token_hash: str = Field(max_length=64, unique=True, index=True)

@@ -10,9 +10,9 @@ import reflex as rx
 import rxchat
 from rxchat.pages import store
 
-app = rx.App(stylesheets=[rxchat.STYLESHEET], api_transformer=rxchat.http_api())
+app = rx.App(stylesheets=[rxchat.STYLESHEET])
 store.add_pages(app)
-rxchat.add_chat(app)
+rxchat.add_chat(app)  # the demo catalog is the product source; /api, /agent, live delivery, sweeper
 
 
 @app.register_lifespan_task

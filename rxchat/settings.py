@@ -5,10 +5,13 @@ else calls os.getenv. Reflex's own names (REFLEX_DB_URL, REFLEX_REDIS_URL) pick
 the services, rxchat's own knobs are RXCHAT_*.
 """
 
+import os
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_URL = "sqlite:///rxchat.db"
+DB_URL_VARIABLES = ("REFLEX_DB_URL", "RXCHAT_DB_URL")  # either names the database for the process
 
 
 def async_url_for(db_url: str) -> str:
@@ -66,3 +69,14 @@ class Settings(BaseSettings):
 
 
 settings = Settings()
+
+
+def use_app_database(db_url: str | None) -> bool:
+    """Use `db_url`, the database the Reflex app's rxconfig.py names, unless an environment variable names
+    one for the process (`DB_URL_VARIABLES` win) or it is unset. True when `settings.db_url` is now it.
+    (Reflex's config is read by the callers, `add_chat` and the CLI, so rxconfig.py may import this module.)
+    """
+    if not db_url or any(os.environ.get(name) for name in DB_URL_VARIABLES):
+        return False
+    settings.db_url = db_url
+    return True

@@ -131,7 +131,7 @@ def test_create_agent_refuses_malformed_input_and_stores_nothing(db_path, email,
     if sentence is not None:
         assert refused == sentence, "the service's own sentence, as it is"
     with sqlite3.connect(db_path) as connection:
-        assert connection.execute("SELECT count(*) FROM agents").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM rxchat_agents").fetchone() == (0,)
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,7 @@ def attack_events(public_id: str) -> list[tuple[str, dict]]:
         "version": 10**6,
         "text": "pwned",
         "var_name": "selected",
+        "is_open": True,
     }
     events = []
     for state in staff_states():
@@ -89,6 +90,7 @@ COMPILED_HANDLERS = (
     "typing",
     "refresh_inbox",
     "set_filter_product",
+    "refresh_filter_products",
     "set_filter_status",
     "show_more_conversations",
 )

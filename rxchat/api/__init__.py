@@ -1,8 +1,9 @@
 """The HTTP API under /api: a shopper's chat sessions and messages, and staff's under /api/agent.
 
-`build_api()` returns a FastAPI app that rxchat/rxchat.py hands to `rx.App(api_transformer=...)`; Reflex
-mounts itself at "" behind it, so this app answers every /api path itself (a catch-all 404/405), and
-everything else falls through to Reflex untouched. OpenAPI: /api/openapi.json, browsable at /api/docs.
+`build_api()` returns a FastAPI app that `add_chat` puts into the app's `api_transformer` (inside a host's
+own, if it has one); Reflex mounts itself at "" behind it, so this app answers every /api path itself (a
+catch-all 404/405), and everything else falls through to Reflex untouched. OpenAPI: /api/openapi.json,
+browsable at /api/docs.
 
 Thin by design: each route takes its input, awaits rxchat.services and returns a public shape; the services
 decide everything (validation of text, ids, expiry, rate limits) and publish live updates after they commit.
@@ -27,7 +28,7 @@ __all__ = ["build_api"]
 
 
 def build_api() -> FastAPI:
-    """The FastAPI app serving /api, for `rx.App(api_transformer=...)` (and the tests, on its own)."""
+    """The FastAPI app serving /api, for an app's `api_transformer` (`add_chat`; the tests use it on its own)."""
     redaction.install()
     api = FastAPI(
         title="rxchat API",

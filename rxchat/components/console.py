@@ -1,5 +1,7 @@
 """The staff console: sign-in form, inbox, open thread, product context."""
 
+from collections.abc import Callable, Sequence
+
 import reflex as rx
 
 from rxchat.components.layout import refusal
@@ -135,6 +137,7 @@ def inbox() -> rx.Component:
                 ),
                 value=rx.cond(AgentConsoleState.filter_product == "", "all", AgentConsoleState.filter_product),
                 on_change=AgentConsoleState.set_filter_product,
+                on_open_change=AgentConsoleState.refresh_filter_products,
             ),
             rx.select.root(
                 rx.select.trigger(aria_label="Filter by status", data_testid="agent-filter-status", width="100%"),
@@ -256,16 +259,29 @@ def thread() -> rx.Component:
     )
 
 
-def product_context() -> rx.Component:
+# A host's panel beside the thread: a function of the open conversation's product id (a Var) to a component.
+ConsolePanel = Callable[[rx.Var[str]], rx.Component]
+
+
+def product_context(panels: Sequence[ConsolePanel] = ()) -> rx.Component:
+    """The product the open conversation is about, as the store's catalog describes it, and the host's
+    panels for it (`add_chat(..., console_panels=...)`), all under `agent-product-context`."""
     product = AgentConsoleState.selected_product
     return rx.cond(
         AgentConsoleState.selected != "",
         rx.card(
-            rx.image(src=product.image, alt=product.name, width="100%", border_radius="8px"),
+            rx.cond(
+                product.image != "",
+                rx.image(src=product.image, alt=product.name, width="100%", border_radius="8px"),
+            ),
             rx.heading(product.name, size="3", padding_top="8px"),
-            rx.text(product.price, weight="bold"),
-            rx.text(product.description, size="1", color=rx.color("gray", 11)),
-            rx.link("Open product page", href="/products/" + product.id, size="1", is_external=True),
+            rx.cond(product.price != "", rx.text(product.price, weight="bold")),
+            rx.cond(product.description != "", rx.text(product.description, size="1", color=rx.color("gray", 11))),
+            rx.cond(
+                product.url != "",
+                rx.link("Open product page", href=product.url, size="1", is_external=True),
+            ),
+            *(panel(product.id) for panel in panels),
             data_testid="agent-product-context",
             class_name="console-product",
         ),
@@ -278,7 +294,7 @@ CONSOLE_TITLE = (
 )
 
 
-def console_layout() -> rx.Component:
+def console_layout(panels: Sequence[ConsolePanel] = ()) -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.hstack(rx.icon("messages-square"), rx.heading("Conversations", size="5"), align="center"),
@@ -294,7 +310,7 @@ def console_layout() -> rx.Component:
             align="center",
             class_name="store-header",
         ),
-        rx.box(inbox(), thread(), product_context(), class_name="console-grid"),
+        rx.box(inbox(), thread(), product_context(panels), class_name="console-grid"),
         new_message_chime(),
         class_name="store-root",
     )

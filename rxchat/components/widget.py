@@ -10,7 +10,7 @@ from reflex_components_core.core.banner import has_connection_errors
 
 from rxchat.components.layout import refusal
 from rxchat.components.message import load_earlier_button, message_bubble, pending_bubble, typing_indicator
-from rxchat.components.reactions import on_new_reply, record_marker, replies_seen_marker, unread_marker
+from rxchat.components.reactions import on_new_reply, on_page_load, record_marker, replies_seen_marker, unread_marker
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import INPUT_ID, ChatWidgetState
 
@@ -153,8 +153,10 @@ def thread_items() -> rx.Component:
     )
 
 
-def composer() -> rx.Component:
+def composer(product_id: rx.Var[str] | None = None) -> rx.Component:
     return rx.form(
+        # A widget given its product id sends it with each message (states/widget.py, send_message).
+        *([rx.el.input(type="hidden", name="product_id", value=product_id)] if product_id is not None else []),
         rx.hstack(
             rx.text_area(
                 id=INPUT_ID,
@@ -274,7 +276,7 @@ def details() -> rx.Component:
     )
 
 
-def panel() -> rx.Component:
+def panel(product_id: rx.Var[str] | None = None) -> rx.Component:
     return rx.card(
         header(),
         thread(),
@@ -289,7 +291,7 @@ def panel() -> rx.Component:
             ),
         ),
         refusal(ChatWidgetState.error, "chat-error"),
-        composer(),
+        composer(product_id),
         details(),
         on_mount=ChatWidgetState.open_chat,
         data_testid="chat-panel",
@@ -299,10 +301,18 @@ def panel() -> rx.Component:
     )
 
 
-def chat_widget() -> rx.Component:
-    """The widget for a page whose route has a `product_id` parameter; starts closed."""
+def chat_widget(product_id: str | rx.Var[str] | None = None) -> rx.Component:
+    """The chat about one product, in the page's corner; starts closed.
+
+    Without `product_id` it is about the product its page's route names as `[product_id]`
+    (`/products/[product_id]`); given one (a string, or a Var such as a route argument of another name:
+    `chat_widget(product_id=rx.State.sku)` on `/item/[sku]`), it is about that product. It loads itself on
+    every page load and reconnect: no `on_load` to add.
+    """
+    given = None if product_id is None else rx.Var.create(product_id).to(str)
     return rx.box(
-        rx.cond(chat_open.value, panel()),
+        on_page_load(given if given is not None else ""),
+        rx.cond(chat_open.value, panel(given)),
         rx.cond(~chat_open.value & ChatWidgetState.has_session, on_new_reply(unread_marker)),
         rx.cond(
             ~ChatWidgetState.has_session & (ChatWidgetState.chat_session_data != ""),

@@ -6,7 +6,6 @@ from rxchat.components.layout import store_page
 from rxchat.components.product import catalog_grid, product_detail
 from rxchat.components.widget import chat_widget
 from rxchat.states.store import StoreState
-from rxchat.states.widget import ChatWidgetState
 
 
 def index() -> rx.Component:
@@ -31,9 +30,7 @@ def product_page() -> rx.Component:
 
 def add_pages(app: rx.App) -> None:
     app.add_page(index, route="/", title="Northwind Goods", on_load=StoreState.load_catalog)
+    # The widget loads itself: the page's on_load is the store's own.
     app.add_page(
-        product_page,
-        route="/products/[product_id]",
-        title="Northwind Goods: product",
-        on_load=[StoreState.load_product, ChatWidgetState.on_page_load],
+        product_page, route="/products/[product_id]", title="Northwind Goods: product", on_load=StoreState.load_product
     )

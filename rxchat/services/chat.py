@@ -17,8 +17,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import iso, utcnow
 from rxchat.db import FirstRow, run_write
-from rxchat.models import ChatMessage, ChatSession, MessagePublic, Product, ProductPublic, SessionPublic
-from rxchat.services import agents, errors, events, ids, limits
+from rxchat.models import ChatMessage, ChatSession, DemoProduct, MessagePublic, Product, SessionPublic
+from rxchat.services import agents, catalog, errors, events, ids, limits
 from rxchat.services.publish import publish
 from rxchat.settings import settings
 
@@ -27,10 +27,6 @@ MAX_PAGE_SIZE = 100  # the API's cap on ?limit=
 CLIENT_KEY_MAX = 64
 # What a new message changes on its session (the UPDATE reads back the whole row).
 COUNTER_FIELDS = ("last_seq", "message_count", "last_activity", "status", "agent_read_seq")
-
-
-def to_product_public(product: Product) -> ProductPublic:
-    return ProductPublic.model_validate(product, from_attributes=True)
 
 
 def to_message_public(message: ChatMessage) -> MessagePublic:
@@ -138,18 +134,13 @@ _LIVE = sa.and_(
 )
 
 
-async def get_product(db: AsyncSession, *, product_id: str) -> ProductPublic:
-    if not ids.is_valid_product_id(product_id):
-        raise errors.ProductNotFound()
-    product = await db.get(Product, product_id)
+async def get_product(db: AsyncSession, *, product_id: str) -> Product:
+    """The product as the store's catalog describes it (services/catalog.py); ProductNotFound when the
+    catalog has no chat for this id."""
+    product = await catalog.find_product(db, product_id)
     if product is None:
         raise errors.ProductNotFound()
-    return to_product_public(product)
-
-
-async def list_products(db: AsyncSession) -> list[ProductPublic]:
-    rows = await db.exec(select(Product).order_by(Product.name))
-    return [to_product_public(p) for p in rows.all()]
+    return product
 
 
 async def create_session(
@@ -161,7 +152,8 @@ async def create_session(
     customer_email: str | None = None,
     client_address: str | None = None,
 ) -> ChatSession:
-    """Start a new thread for a product; the id is minted here, never by a client.
+    """Start a new thread for a product; the id is minted here, never by a client. ProductNotFound for a
+    product the catalog does not know.
 
     With `client_address`, new sessions from that address are rate limited (RateLimited).
     """
@@ -222,6 +214,12 @@ _TARGETS = {
 }
 # A console reply: the same statement checks the agent's sign-in too, so a reply costs no lookup first.
 _TARGETS["signed_handle"] = sa.and_(_TARGETS["handle"], agents.STILL_SIGNED_IN)
+# A shopper's message while the demo catalog is the product source: the statement that counts it also
+# checks that the catalog still has the product, so that check costs no statement of its own.
+_DEMO_PRODUCTS = DemoProduct.__table__  # type: ignore[attr-defined]  # (SQLModel's typing)
+_TARGETS["secret_in_demo"] = sa.and_(
+    _TARGETS["secret"], sa.exists().where(_DEMO_PRODUCTS.c.id == sa.bindparam("product"))
+)
 _STORE = sa.insert(_MESSAGES).returning(_MESSAGES.c.id)
 
 
@@ -291,13 +289,22 @@ async def post_shopper_message(
     then `post_message`: the UPDATE that counts the message checks the session as `get_session` does.
 
     Returns the session as it is after the message, the message, and whether it is new. SessionNotFound
-    for an unknown, foreign, expired or erased session, with nothing stored."""
+    for an unknown, foreign, expired or erased session, ProductNotFound once the catalog no longer has
+    the product, with nothing stored."""
     if not ids.is_valid_session_id(session_id):
         raise errors.SessionNotFound()
+    target = "secret_in_demo" if catalog.is_demo_source() else "secret"
+    if target == "secret":
+        await get_product(db, product_id=product_id)  # the host's catalog: asked before the write
     find = {"secret": session_id, "product": product_id}
-    return await _post(
-        db, chat=None, target="secret", find=find, author="shopper", body=body, client_key=client_key, origin=origin
-    )
+    try:
+        return await _post(
+            db, chat=None, target=target, find=find, author="shopper", body=body, client_key=client_key, origin=origin
+        )
+    except errors.SessionNotFound:
+        if target == "secret_in_demo":
+            await get_product(db, product_id=product_id)  # which check refused it: the product's is told first
+        raise
 
 
 async def post_reply(
@@ -414,7 +421,8 @@ async def _stored_retry(
     if chat is not None:
         await db.refresh(chat)  # its counters as stored now
     else:
-        column, name = {"secret": ("session_id", "secret"), "row": ("id", "chat_id")}.get(
+        by_secret = ("session_id", "secret")
+        column, name = {"secret": by_secret, "secret_in_demo": by_secret, "row": ("id", "chat_id")}.get(
             target, ("public_id", "conversation")
         )
         query = select(ChatSession).where(getattr(ChatSession, column) == find[name])

@@ -12,12 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.clock import iso, utcnow
 from rxchat.models import AgentPublic, ChatMessage, ChatSession, ConversationSummary, MessagePublic, Product
-from rxchat.services import agents, chat, errors, events, ids
+from rxchat.services import agents, catalog, chat, errors, events, ids
 from rxchat.services.publish import publish
 
 INBOX_SIZE = 100  # conversations the console lists at first, most recent activity first
 INBOX_MAX = 500  # and at most, after "Show more"
 PREVIEW_CHARS = 120
+FILTER_PRODUCTS_MAX = 500  # products the console's filter lists, those with the newest conversations first
 
 
 def shopper_label(chat_session: ChatSession) -> str:
@@ -41,12 +42,11 @@ async def list_conversations(
         .scalar_subquery()
     )
     query = (
-        select(ChatSession, ChatMessage, Product.name, unread)
+        select(ChatSession, ChatMessage, unread)
         .join(
             ChatMessage,
             sa.and_(col(ChatMessage.session_id) == ChatSession.id, col(ChatMessage.seq) == ChatSession.last_seq),
         )
-        .join(Product, col(Product.id) == ChatSession.product_id, isouter=True)
         .where(col(ChatSession.is_active).is_(True))
         .order_by(col(ChatSession.last_activity).desc())
         .limit(max(1, min(limit, INBOX_MAX)))
@@ -56,11 +56,13 @@ async def list_conversations(
     if status in ("open", "closed"):
         query = query.where(ChatSession.status == status)
     rows = (await db.exec(query)).all()
+    # Names from the store's catalog; a product it no longer has is named by its id.
+    products = await catalog.find_products(db, (s.product_id for s, _m, _unread in rows))
     return [
         ConversationSummary(
             conversation=s.public_id,
             product_id=s.product_id,
-            product_name=product_name or s.product_id,
+            product_name=products[s.product_id].name if s.product_id in products else s.product_id,
             shopper_label=shopper_label(s),
             customer_name=s.customer_name,
             customer_email=s.customer_email,
@@ -70,9 +72,27 @@ async def list_conversations(
             last_activity=iso(s.last_activity),
             unread=unread_count or 0,
         )
-        for s, m, product_name, unread_count in rows
+        for s, m, unread_count in rows
         if not chat.is_expired(s)
     ]
+
+
+async def conversation_products(db: AsyncSession, *, limit: int = FILTER_PRODUCTS_MAX) -> list[Product]:
+    """The products that have conversations, those with the newest activity first (at most `limit`), named by
+    the store's catalog and listed by name: the console's product filter. A product the catalog no longer
+    has is listed by its id."""
+    newest = sa.func.max(col(ChatSession.last_activity))
+    query = (
+        select(col(ChatSession.product_id))
+        .where(col(ChatSession.is_active).is_(True))
+        .group_by(col(ChatSession.product_id))
+        .order_by(newest.desc())
+        .limit(limit)
+    )
+    product_ids = list((await db.exec(query)).all())
+    known = await catalog.find_products(db, product_ids)
+    listed = [known.get(product_id) or Product(id=product_id, name=product_id) for product_id in product_ids]
+    return sorted(listed, key=lambda product: (product.name.casefold(), product.id))
 
 
 async def count_unread(db: AsyncSession) -> int:

@@ -11,7 +11,8 @@ import reflex as rx
 
 from rxchat import db, live_keys, reflex_internals
 from rxchat.live.tabs import tabs
-from rxchat.services import chat, console, ids
+from rxchat.models import Product
+from rxchat.services import catalog, chat, console, ids
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import ConversationRow, InboxState, read_shared_inbox, to_rows
@@ -31,7 +32,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     conversations: list[ConversationRow] = []
     inbox_has_more: bool = False
     _inbox_version: int = -1  # the shared inbox's version this tab's own view was read at
-    products: list[ProductView] = []
+    products: list[ProductView] = []  # the product filter's choices: products that have conversations
     # The open conversation's public id, kept in this tab's sessionStorage so a reload or a
     # server restart (which starts every tab's server state afresh) reopens it.
     selected: str = rx.SessionStorage(name="rxchat_console_conversation")
@@ -53,7 +54,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         inbox = await reflex_internals.link(self, InboxState, live_keys.inbox_key())
         self._inbox_version = inbox.version  # before reading: a change from now on is read again
         async with db.session() as s:
-            self.products = [product_view(p) for p in await chat.list_products(s)]
+            self.products = [product_view(p) for p in await console.conversation_products(s)]
             shared = await read_shared_inbox(s)
         inbox._show(*shared)  # the inbox may be new (a restart)
         await self._read_inbox()
@@ -117,6 +118,18 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         await self._read_inbox()
 
     @rx.event
+    async def refresh_filter_products(self, is_open: bool):
+        """The product filter opened: list the products that have conversations now."""
+        if is_open is not True:
+            return
+        if await self._require_agent() is None:
+            return rx.redirect(LOGIN_ROUTE)
+        async with db.session() as s:
+            products = [product_view(p) for p in await console.conversation_products(s)]
+        if products != self.products:
+            self.products = products
+
+    @rx.event
     async def set_filter_status(self, value: str):
         if await self._require_agent() is None:
             return rx.redirect(LOGIN_ROUTE)
@@ -141,7 +154,10 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             async with db.session() as s:
                 chat_session = await console.get_conversation(s, conversation=str(conversation))
                 newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
-                product = await chat.get_product(s, product_id=chat_session.product_id)
+                # A product the catalog no longer has is shown by its id; its conversation stays readable.
+                product = await catalog.find_product(s, chat_session.product_id) or Product(
+                    id=chat_session.product_id, name=chat_session.product_id
+                )
                 await console.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
         except ChatError:
             self.selected, self.erased = "", True

@@ -56,17 +56,23 @@ class ChatWidgetState(EarlierPages, rx.State):
 
     _session_id: str = ""
     _public_id: str = ""
+    # The id a widget given `product_id=` says it is about ("" for a widget that reads its page's route).
+    _widget_product_id: str = ""
+    # The connection and page a route's on_load (`on_page_load`) loaded last: the widget's own load of the
+    # same page is then skipped, so a host that still wires it loads each page once.
+    _loaded_by_route: str = ""
 
     @rx.var
     def max_input_chars(self) -> int:
         return settings.max_message_chars * INPUT_LIMIT_FACTOR
 
     def _current_product_id(self) -> str:
-        # Read from the page on every event: after a server restart a send queued in the
-        # browser can arrive before the page's on_load has run again.
+        # The route's `[product_id]` is read from the page on every event: after a server restart a send
+        # queued in the browser can arrive before the widget has loaded again (a widget given its id sends
+        # it with each message for the same reason).
         # `rx_router_page` is what Reflex's own route-argument vars read (`router.page` is deprecated,
         # and its warning looks up the caller's frame on every read).
-        return str(self.rx_router_page.params.get("product_id", ""))
+        return self._widget_product_id or str(self.rx_router_page.params.get("product_id", ""))
 
     def _load_record(self) -> dict:
         global_id = self.global_chat_session
@@ -81,7 +87,29 @@ class ChatWidgetState(EarlierPages, rx.State):
             self.chat_session_data = raw
 
     @rx.event
+    async def load_widget(self, product_id: str = ""):
+        """The widget's own page load: sent by the widget when it mounts, on every connection (each reconnect
+        and a restarted server's too) and whenever its page or product changes (components/widget.py).
+        `product_id` is the id a widget was given; "" reads the page route's `[product_id]`."""
+        product_id = product_id if isinstance(product_id, str) else ""
+        self._widget_product_id = product_id
+        if not product_id and self._loaded_by_route == self._page_key():
+            self._loaded_by_route = ""  # on_page_load has just loaded this page
+            return
+        await self._load_page()
+
+    @rx.event
     async def on_page_load(self):
+        """The page load as a route's `on_load`, for hosts that wired it before the widget loaded itself;
+        the widget now runs the same load on its own (`load_widget`), so a host need not add it."""
+        self._widget_product_id = ""  # a route's load is for a widget that reads the route
+        self._loaded_by_route = self._page_key()
+        await self._load_page()
+
+    def _page_key(self) -> str:
+        return f"{self.router.session.session_id} {self.rx_router_page.raw_path}"
+
+    async def _load_page(self) -> None:
         """Runs on every page load and every reconnect: re-read the thread from the database.
 
         Whether the widget is open lives in the browser (it starts closed on
@@ -97,7 +125,7 @@ class ChatWidgetState(EarlierPages, rx.State):
         self.unread = 0
         self.agent_online = tabs.agents_online
         tabs.watch_widget(self.router.session.client_token, type(self))
-        if not self.chat_session_data:
+        if not self.chat_session_data or not ids.is_valid_product_id(self._current_product_id()):
             return
         data = self._load_record()
         self._show_profile(data)
@@ -225,7 +253,7 @@ class ChatWidgetState(EarlierPages, rx.State):
         left alone: a new connection's hydrate replaces it with what that browser holds. Messages
         that failed to send stay, with their Retry: they are the shopper's own typing."""
         await reflex_internals.unlink(self, ConversationRoomState, token)
-        self._session_id = self._public_id = ""
+        self._session_id = self._public_id = self._widget_product_id = self._loaded_by_route = ""
         self.has_session = self.confirming_erase = False
         self.profile_name = self.profile_email = self.profile_notice = self.product_name = self.error = ""
         self.unread = 0
@@ -243,6 +271,8 @@ class ChatWidgetState(EarlierPages, rx.State):
     @rx.event
     async def send_message(self, form_data: dict):
         text = form_data.get("message", "")
+        if isinstance(form_data.get("product_id"), str):  # a widget given its product id sends it along
+            self._widget_product_id = form_data["product_id"]
         try:
             chat.clean_body(text)
         except InvalidInput as refused:
