@@ -5,8 +5,9 @@ Starts the app as in production (a private copy, its own SQLite database,
 way a shopper's browser does on a product page: websocket transport only, at
 `/_event/?token=<uuid>`, with the `hydrate_and_load` event for
 /products/<id> and the built app's state schema in the CONNECT packet's auth.
-Each client waits until the page's on_load has run (`is_hydrated` true), then
-stays connected and idle. The RSS of the server's whole process tree (the
+Each client waits until it is hydrated (`is_hydrated` true), sends the widget's
+own page load (`load_widget`, what the widget's load marker sends) and waits for
+its answer, then stays connected and idle. The RSS of the server's whole process tree (the
 `reflex run` process and its workers, psutil) is read before and after.
 
 Loopback only; every wait is bounded; it disconnects everything and stops the
@@ -25,6 +26,7 @@ from _serve import PRODUCT, served_app
 
 NAMESPACE = "/_event"
 ROOT_STATE = "reflex___state____state"
+WIDGET_STATE = f"{ROOT_STATE}.rxchat___states___widget____chat_widget_state"
 CONNECT_TIMEOUT_SECS = 20
 HYDRATE_TIMEOUT_SECS = 30
 
@@ -77,6 +79,7 @@ class IdleClient:
         self.sio = socketio.AsyncClient(http_session=http, reconnection=False)
         self.url = url
         self.hydrated = asyncio.Event()
+        self.loaded = asyncio.Event()
         self.router_data = {
             "pathname": f"/products/{product}",
             "asPath": f"/products/{product}",
@@ -91,9 +94,11 @@ class IdleClient:
         self.schema_mismatch = True
 
     async def _on_event(self, data) -> None:
-        root = (data or {}).get("delta", {}).get(ROOT_STATE, {})
-        if root.get("is_hydrated_rx_state_") is True:
+        delta = (data or {}).get("delta", {})
+        if delta.get(ROOT_STATE, {}).get("is_hydrated_rx_state_") is True:
             self.hydrated.set()
+        elif self.hydrated.is_set() and WIDGET_STATE in delta:
+            self.loaded.set()
 
     async def connect(self) -> None:
         auth = {"event": {"name": f"{ROOT_STATE}.hydrate_and_load", "payload": {}, "router_data": self.router_data}}
@@ -108,6 +113,10 @@ class IdleClient:
             wait_timeout=CONNECT_TIMEOUT_SECS,
         )
         await asyncio.wait_for(self.hydrated.wait(), HYDRATE_TIMEOUT_SECS)
+        # The widget's page load, as its load marker sends it once the page is connected.
+        load = {"name": f"{WIDGET_STATE}.load_widget", "payload": {"product_id": ""}, "router_data": self.router_data}
+        await self.sio.emit("event", load, namespace=NAMESPACE)
+        await asyncio.wait_for(self.loaded.wait(), HYDRATE_TIMEOUT_SECS)
 
     async def close(self) -> None:
         if self.sio.connected:

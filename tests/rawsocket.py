@@ -13,6 +13,7 @@ import time
 import uuid
 
 from rxchat.states.console import AgentConsoleState
+from rxchat.states.widget import ChatWidgetState
 
 NAMESPACE = "/_event"
 ROOT_STATE = "reflex___state____state"
@@ -20,6 +21,7 @@ HYDRATE = f"{ROOT_STATE}.hydrate_and_load"
 UPDATE_VARS = f"{ROOT_STATE}.reflex___state____update_vars_internal_state.update_vars_internal"
 REPLY_TIMEOUT_SECS = 15
 CONSOLE = AgentConsoleState.get_full_name()
+LOAD_WIDGET = f"{ChatWidgetState.get_full_name()}.load_widget"
 
 
 def product_page(product_id: str) -> dict:
@@ -82,6 +84,9 @@ class RawClient:
         )
         if wait_hydrated:
             await asyncio.wait_for(self.hydrated.wait(), REPLY_TIMEOUT_SECS)
+            if "product_id" in self.router_data.get("query", {}):
+                # As a product page does once connected: the widget loads its thread (its load marker).
+                await self.send(LOAD_WIDGET, {"product_id": ""})
 
     async def send(self, name: str, payload: dict) -> None:
         await self.sio.emit(
