@@ -19,7 +19,7 @@ import api_support
 from factories import make_messages, make_session
 from rxchat import embed
 from rxchat.models import DemoProduct, Product
-from rxchat.services import catalog, chat, console, errors
+from rxchat.services import catalog, chat, errors, staff
 
 KETTLE = Product(id="sku-100", name="Harbor Kettle", price="$39.00", image_url="/kettle.png", url="/item/sku-100")
 MUG = Product(id="sku-200", name="Dune Mug")
@@ -124,8 +124,8 @@ async def test_the_inbox_and_the_product_filter_name_products_by_the_hosts_catal
     del host_catalog["sku-200"]  # gone from the catalog since: named by its id
     await chat.create_session(db, product_id="sku-100")  # no message yet: in the filter, not in the inbox
 
-    inbox = await console.list_conversations(db)
-    products = await console.conversation_products(db)
+    inbox = await staff.list_conversations(db)
+    products = await staff.conversation_products(db)
 
     assert {(row.product_id, row.product_name) for row in inbox} == {
         ("sku-100", "Harbor Kettle"),
@@ -137,7 +137,7 @@ async def test_the_inbox_and_the_product_filter_name_products_by_the_hosts_catal
 async def test_the_product_filter_lists_only_products_with_conversations(db):
     await make_session(db, product_id="sku-4417")
 
-    assert [p.name for p in await console.conversation_products(db)] == ["Noise-Cancelling Headphones"]
+    assert [p.name for p in await staff.conversation_products(db)] == ["Noise-Cancelling Headphones"]
 
 
 # --- the HTTP API ---------------------------------------------------------------------------------------------

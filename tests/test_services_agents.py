@@ -4,7 +4,7 @@ import pytest
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
 from factories import DEMO_PRODUCT, OTHER_PRODUCT, make_session, recorded_events
-from rxchat.services import agents, chat, console, errors, limits
+from rxchat.services import agents, chat, errors, limits, seen, staff
 from rxchat.services.events import ReadMarked
 
 PASSWORD = "correct horse battery"
@@ -100,36 +100,36 @@ async def test_inbox_lists_conversations_by_public_handle_with_unread_counts(db)
 
     await chat.post_message(db, chat=chat_session, author="shopper", body="one")
     await chat.post_message(db, chat=chat_session, author="shopper", body="two")
-    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    [row] = await staff.list_conversations(db, product_id=DEMO_PRODUCT)
     assert row.conversation == chat_session.public_id and row.unread == 2 and row.last_message == "two"
     assert chat_session.session_id not in row.model_dump_json()
     async with recorded_events() as events:
-        await console.mark_read(db, chat_session=chat_session, seq=2)
+        await staff.mark_read(db, chat_session=chat_session, seq=2)
     assert [type(e) for e in events] == [ReadMarked]
-    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    [row] = await staff.list_conversations(db, product_id=DEMO_PRODUCT)
     assert row.unread == 0
-    await console.set_status(db, chat_session=chat_session, status="closed")
-    assert await console.list_conversations(db, status="open") == []
+    await staff.set_status(db, chat_session=chat_session, status="closed")
+    assert await staff.list_conversations(db, status="open") == []
     await chat.post_message(db, chat=chat_session, author="shopper", body="back again")
-    [row] = await console.list_conversations(db, status="open")
+    [row] = await staff.list_conversations(db, status="open")
     assert row.unread == 1
 
 
 async def test_unread_count_spans_every_conversation_and_counts_only_shopper_messages_after_the_mark(db):
     lamp, backpack = await make_session(db), await make_session(db, product_id=OTHER_PRODUCT)
-    assert await console.count_unread(db) == 0
+    assert await staff.count_unread(db) == 0
     for body in ("one", "two", "three"):
         await chat.post_message(db, chat=lamp, author="shopper", body=body)
     await chat.post_message(db, chat=backpack, author="agent", body="hello", agent_name="Ann")
     await chat.post_message(db, chat=backpack, author="shopper", body="hi")
-    assert await console.count_unread(db) == 4, "staff replies are never unread for staff"
+    assert await staff.count_unread(db) == 4, "staff replies are never unread for staff"
 
-    await console.mark_read(db, chat_session=lamp, seq=2)
-    assert await console.count_unread(db) == 2
-    await console.set_status(db, chat_session=backpack, status="closed")
-    assert await console.count_unread(db) == 2, "closing does not read a message"
+    await staff.mark_read(db, chat_session=lamp, seq=2)
+    assert await staff.count_unread(db) == 2
+    await staff.set_status(db, chat_session=backpack, status="closed")
+    assert await staff.count_unread(db) == 2, "closing does not read a message"
     await chat.delete_session(db, chat=backpack)
-    assert await console.count_unread(db) == 1, "an erased conversation has nothing left to read"
+    assert await staff.count_unread(db) == 1, "an erased conversation has nothing left to read"
 
 
 async def _signed_in_agent(db):
@@ -141,7 +141,7 @@ async def test_a_console_reply_is_stored_signed_while_its_sign_in_holds(db):
     agent, token = await _signed_in_agent(db)
     chat_session = await make_session(db)
 
-    message = await console.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")
+    message = await staff.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")
 
     assert message.author == "agent" and message.agent_name == "Ann"
     assert [m.body for m in (await chat.list_messages(db, chat=chat_session))[0]] == ["hi"]
@@ -165,7 +165,7 @@ async def test_a_console_reply_after_its_sign_in_ended_is_refused_and_stores_not
         token = "x" * 43
 
     with pytest.raises(errors.NotSignedIn):
-        await console.reply(db, conversation=conversation, agent=agent, sign_in_token=token, body="hi")
+        await staff.reply(db, conversation=conversation, agent=agent, sign_in_token=token, body="hi")
 
     await db.refresh(chat_session)  # the refusal's rollback expired it
     assert chat_session.message_count == 0
@@ -178,7 +178,7 @@ async def test_a_console_reply_to_an_erased_conversation_is_session_not_found(db
     await chat.delete_session(db, chat=chat_session)
 
     with pytest.raises(errors.SessionNotFound):
-        await console.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")
+        await staff.reply(db, conversation=chat_session.public_id, agent=agent, sign_in_token=token, body="hi")
 
 
 async def test_in_process_windows_keep_each_limit_for_its_own_window(monkeypatch):
@@ -209,17 +209,17 @@ async def test_a_read_mark_moves_to_the_newest_message_while_the_sign_in_holds(d
     handle = chat_session.public_id
 
     async with recorded_events() as events:
-        assert await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
+        assert await staff.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
         # Read already: nothing changes and nothing is announced.
-        assert not await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
+        assert not await staff.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
     assert events == [ReadMarked(conversation=events[0].conversation, agent_read_seq=2)]
-    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    [row] = await staff.list_conversations(db, product_id=DEMO_PRODUCT)
     assert row.unread == 0
 
     await chat.post_message(db, chat=chat_session, author="shopper", body="three")
     await agents.sign_out(db, token=token)
-    assert not await console.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
-    [row] = await console.list_conversations(db, product_id=DEMO_PRODUCT)
+    assert not await staff.mark_read_signed_in(db, conversation=handle, sign_in_token=token, agent_id=agent.id)
+    [row] = await staff.list_conversations(db, product_id=DEMO_PRODUCT)
     assert row.unread == 1, "a signed-out tab marks nothing read"
 
 
@@ -228,14 +228,14 @@ async def test_a_seen_mark_moves_only_for_the_shopper_own_session_on_its_product
     await chat.post_message(db, chat=chat_session, author="agent", body="hello", agent_name="Ann")
     secret = chat_session.session_id
 
-    assert not await console.mark_seen_by_session(db, product_id=OTHER_PRODUCT, session_id=secret)
-    assert not await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id="cs_" + "0" * 48)
-    assert await console.unread_replies(db, chat_session=chat_session) == 1
+    assert not await seen.mark_seen_by_session(db, product_id=OTHER_PRODUCT, session_id=secret)
+    assert not await seen.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id="cs_" + "0" * 48)
+    assert await seen.unread_replies(db, chat_session=chat_session) == 1
 
-    assert await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)
+    assert await seen.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)
     await db.refresh(chat_session)
-    assert await console.unread_replies(db, chat_session=chat_session) == 0
-    assert not await console.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)
+    assert await seen.unread_replies(db, chat_session=chat_session) == 0
+    assert not await seen.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=secret)
 
 
 async def test_an_account_made_under_the_older_email_rule_still_signs_in_and_is_managed(db):

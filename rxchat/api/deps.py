@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat import db
 from rxchat.models import AgentPublic, ChatSession
-from rxchat.services import agents, chat, console, errors
+from rxchat.services import agents, chat, errors, staff
 
 API_PREFIX = "/api"
 MAX_BODY_BYTES = 64 * 1024  # request bodies over this are refused (413) before anything parses them
@@ -118,7 +118,7 @@ ConversationId = Annotated[str, Path(description=CONVERSATION_DOC, examples=["3f
 
 async def get_conversation(conversation: ConversationId, s: DbDep) -> ChatSession:
     """The conversation named by the path, or 404 (session_not_found)."""
-    return await console.get_conversation(s, conversation=conversation)
+    return await staff.get_conversation(s, conversation=conversation)
 
 
 ConversationDep = Annotated[ChatSession, Depends(get_conversation)]

@@ -31,7 +31,7 @@ from rxchat.api.deps import (
 from rxchat.api.errors import documented
 from rxchat.clock import iso
 from rxchat.models import ChatSession, ConversationSummary, MessagePublic
-from rxchat.services import chat, console, errors, ids
+from rxchat.services import chat, errors, ids, staff
 from rxchat.settings import settings
 
 MAX_INBOX = 500  # the most conversations one inbox request lists
@@ -83,7 +83,7 @@ async def _detail(s: AsyncSession, conversation: ChatSession) -> ConversationDet
         conversation=conversation.public_id,
         product_id=conversation.product_id,
         product_name=product_name,
-        shopper_label=console.shopper_label(conversation),
+        shopper_label=staff.shopper_label(conversation),
         customer_name=conversation.customer_name,
         customer_email=conversation.customer_email,
         status=conversation.status,
@@ -109,10 +109,10 @@ async def list_conversations(
     status: Annotated[Literal["open", "closed"] | None, Query(description="Only open or only closed ones.")] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_INBOX, description="How many, most recent activity first.")
-    ] = console.INBOX_SIZE,
+    ] = staff.INBOX_SIZE,
 ) -> ConversationList:
     """The inbox: conversations with at least one message, most recent activity first."""
-    found = await console.list_conversations(s, product_id=product_id, status=status, limit=limit)
+    found = await staff.list_conversations(s, product_id=product_id, status=status, limit=limit)
     return ConversationList(conversations=found)
 
 
@@ -152,7 +152,7 @@ async def post_reply(
 
     201 with the stored reply; a retry with the same Idempotency-Key answers 200 with it.
     """
-    # chat.post_message (in post_once) rather than console.reply: the same write and live event, and whether
+    # chat.post_message (in post_once) rather than staff.reply: the same write and live event, and whether
     # it is new.
     return await messages.post_once(
         s,
@@ -168,12 +168,12 @@ async def post_reply(
 @router.post("/conversations/{conversation}/close", response_model=ConversationDetail, responses=_errors(404))
 async def close_conversation(current: ConversationDep, s: DbDep) -> ConversationDetail:
     """Mark the conversation closed (idempotent); a new shopper message reopens it."""
-    await console.set_status(s, chat_session=current, status="closed")
+    await staff.set_status(s, chat_session=current, status="closed")
     return await _detail(s, current)
 
 
 @router.post("/conversations/{conversation}/reopen", response_model=ConversationDetail, responses=_errors(404))
 async def reopen_conversation(current: ConversationDep, s: DbDep) -> ConversationDetail:
     """Mark the conversation open again (idempotent)."""
-    await console.set_status(s, chat_session=current, status="open")
+    await staff.set_status(s, chat_session=current, status="open")
     return await _detail(s, current)

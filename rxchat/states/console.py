@@ -12,7 +12,7 @@ import reflex as rx
 from rxchat import db, live_keys, reflex_internals
 from rxchat.live.tabs import tabs
 from rxchat.models import Product
-from rxchat.services import catalog, chat, console, ids
+from rxchat.services import catalog, chat, ids, signals, staff
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import ConversationRow, InboxState, read_shared_inbox, to_rows
@@ -27,7 +27,7 @@ REPLY_INPUT_ID = "agent-reply-input"
 class AgentConsoleState(EarlierPages, AgentAuthState):
     filter_product: str = ""  # "" means every product
     filter_status: str = "open"  # open | closed | all
-    inbox_limit: int = console.INBOX_SIZE
+    inbox_limit: int = staff.INBOX_SIZE
     # This tab's own view of the inbox, once a filter or "Show more" leaves the shared default view.
     conversations: list[ConversationRow] = []
     inbox_has_more: bool = False
@@ -54,7 +54,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         inbox = await reflex_internals.link(self, InboxState, live_keys.inbox_key())
         self._inbox_version = inbox.version  # before reading: a change from now on is read again
         async with db.session() as s:
-            self.products = [product_view(p) for p in await console.conversation_products(s)]
+            self.products = [product_view(p) for p in await staff.conversation_products(s)]
             shared = await read_shared_inbox(s)
         inbox._show(*shared)  # the inbox may be new (a restart)
         await self._read_inbox()
@@ -80,14 +80,14 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     @rx.var
     def own_view(self) -> bool:
         """Whether this tab lists its own view rather than the shared default one."""
-        return self.filter_product != "" or self.filter_status != "open" or self.inbox_limit != console.INBOX_SIZE
+        return self.filter_product != "" or self.filter_status != "open" or self.inbox_limit != staff.INBOX_SIZE
 
     async def _read_inbox(self) -> None:
         """This tab's own view from the database; vars set only on a change (each is resent)."""
         rows, has_more = [], False
         if self.own_view:
             async with db.session() as s:
-                summaries = await console.list_conversations(
+                summaries = await staff.list_conversations(
                     s,
                     product_id=self.filter_product or None,
                     status=None if self.filter_status == "all" else self.filter_status,
@@ -114,7 +114,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if await self._require_agent() is None:
             return rx.redirect(LOGIN_ROUTE)
         self.filter_product = value if ids.is_valid_product_id(value) and value != "all" else ""
-        self.inbox_limit = console.INBOX_SIZE
+        self.inbox_limit = staff.INBOX_SIZE
         await self._read_inbox()
 
     @rx.event
@@ -125,7 +125,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if await self._require_agent() is None:
             return rx.redirect(LOGIN_ROUTE)
         async with db.session() as s:
-            products = [product_view(p) for p in await console.conversation_products(s)]
+            products = [product_view(p) for p in await staff.conversation_products(s)]
         if products != self.products:
             self.products = products
 
@@ -134,14 +134,14 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if await self._require_agent() is None:
             return rx.redirect(LOGIN_ROUTE)
         self.filter_status = value if value in ("open", "closed", "all") else "open"
-        self.inbox_limit = console.INBOX_SIZE
+        self.inbox_limit = staff.INBOX_SIZE
         await self._read_inbox()
 
     @rx.event
     async def show_more_conversations(self):
         if await self._require_agent() is None:
             return rx.redirect(LOGIN_ROUTE)
-        self.inbox_limit = min(self.inbox_limit + console.INBOX_SIZE, console.INBOX_MAX)
+        self.inbox_limit = min(self.inbox_limit + staff.INBOX_SIZE, staff.INBOX_MAX)
         await self._read_inbox()
 
     @rx.event
@@ -152,18 +152,18 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         self.reply_error = ""
         try:
             async with db.session() as s:
-                chat_session = await console.get_conversation(s, conversation=str(conversation))
+                chat_session = await staff.get_conversation(s, conversation=str(conversation))
                 newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
                 # A product the catalog no longer has is shown by its id; its conversation stays readable.
                 product = await catalog.find_product(s, chat_session.product_id) or Product(
                     id=chat_session.product_id, name=chat_session.product_id
                 )
-                await console.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
+                await staff.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
         except ChatError:
             self.selected, self.erased = "", True
             return
         self.selected, self.erased = chat_session.public_id, False
-        self.selected_label = console.shopper_label(chat_session)
+        self.selected_label = staff.shopper_label(chat_session)
         self.selected_customer = " · ".join(
             part for part in (chat_session.customer_name, chat_session.customer_email) if part
         )
@@ -181,7 +181,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         agent = self._last_checked_agent()
         async with db.session() as s:
             # One statement checks the sign-in and the conversation and moves the mark (as a reply does).
-            if agent is not None and await console.mark_read_signed_in(
+            if agent is not None and await staff.mark_read_signed_in(
                 s, conversation=self.selected, sign_in_token=self.auth_token, agent_id=agent.id
             ):
                 return
@@ -190,14 +190,14 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             return
         try:
             async with db.session() as s:
-                chat_session = await console.get_conversation(s, conversation=self.selected)
-                await console.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
+                chat_session = await staff.get_conversation(s, conversation=self.selected)
+                await staff.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
         except ChatError:
             self.erased = True
 
     @rx.event
     async def send_reply(self, form_data: dict):
-        # The statement that stores the reply checks the sign-in itself (console.reply), so a tab
+        # The statement that stores the reply checks the sign-in itself (staff.reply), so a tab
         # that has checked it before goes straight to the write.
         agent = self._last_checked_agent() or await self._require_agent()
         if agent is None:
@@ -211,7 +211,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                 room = await self.get_state(ConversationRoomState)
                 token = self.router.session.client_token
                 with tabs.sending(token, conversation, room):
-                    await console.reply(
+                    await staff.reply(
                         s,
                         conversation=conversation,
                         agent=agent,
@@ -237,7 +237,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     async def typing(self, text: str = ""):
         agent = await self._require_agent()
         if agent is not None and self.selected:
-            await console.typing(conversation=self.selected, side="agent", agent_name=agent.display_name)
+            await signals.typing(conversation=self.selected, side="agent", agent_name=agent.display_name)
 
     @rx.event
     async def set_status(self, status: str):
@@ -245,8 +245,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             return rx.redirect(LOGIN_ROUTE)
         try:
             async with db.session() as s:
-                chat_session = await console.get_conversation(s, conversation=self.selected)
-                await console.set_status(s, chat_session=chat_session, status=str(status))
+                chat_session = await staff.get_conversation(s, conversation=self.selected)
+                await staff.set_status(s, chat_session=chat_session, status=str(status))
         except ChatError as refused:
             self.reply_error = refused.message
 
@@ -254,4 +254,4 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     async def load_earlier(self):
         if await self._require_agent() is None:
             return
-        await self._load_earlier_page(lambda s: console.get_conversation(s, conversation=self.selected))
+        await self._load_earlier_page(lambda s: staff.get_conversation(s, conversation=self.selected))

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from rxchat.models import ConversationSummary
 from rxchat.reflex_internals import SendsChangesOnce
-from rxchat.services import console
+from rxchat.services import staff
 
 
 @dataclasses.dataclass
@@ -46,8 +46,8 @@ def to_rows(summaries: list[ConversationSummary], limit: int) -> tuple[list[Conv
 
 async def read_shared_inbox(db: AsyncSession) -> tuple[list[ConversationSummary], int]:
     """What every console shows alike: the default view (read one longer: are there more?) and the unread count."""
-    default_view = await console.list_conversations(db, status="open", limit=console.INBOX_SIZE + 1)
-    return default_view, await console.count_unread(db)
+    default_view = await staff.list_conversations(db, status="open", limit=staff.INBOX_SIZE + 1)
+    return default_view, await staff.count_unread(db)
 
 
 class InboxState(SendsChangesOnce, rx.SharedState):
@@ -61,7 +61,7 @@ class InboxState(SendsChangesOnce, rx.SharedState):
 
     def _show(self, default_view: list[ConversationSummary], unread: int) -> None:
         """What `read_shared_inbox` read; set only what changed: every var set is sent to every console again."""
-        rows, more = to_rows(default_view, console.INBOX_SIZE)
+        rows, more = to_rows(default_view, staff.INBOX_SIZE)
         if rows != self.open_rows:
             self.open_rows = rows
         if more != self.more_open:

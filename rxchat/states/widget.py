@@ -17,7 +17,7 @@ from rxchat import db, reflex_internals
 from rxchat.clock import iso, utcnow
 from rxchat.live.tabs import tabs
 from rxchat.models import ChatSession, MessagePublic
-from rxchat.services import chat, console, ids, lifecycle, profile, record
+from rxchat.services import chat, ids, lifecycle, profile, record, seen, signals
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited, SessionNotFound
 from rxchat.settings import settings
 from rxchat.states.inputs import clear_if_unchanged
@@ -132,7 +132,7 @@ class ChatWidgetState(EarlierPages, rx.State):
         async with db.session() as s:
             chat_session = await self._session_from_record(s, data)
             if chat_session is not None:
-                self.unread = await console.unread_replies(s, chat_session=chat_session)
+                self.unread = await seen.unread_replies(s, chat_session=chat_session)
         self._save_record(data)
 
     def _show_profile(self, data: dict) -> None:
@@ -211,7 +211,7 @@ class ChatWidgetState(EarlierPages, rx.State):
         if not self._session_id:
             return
         async with db.session() as s:
-            await console.mark_seen_by_session(s, product_id=self._current_product_id(), session_id=self._session_id)
+            await seen.mark_seen_by_session(s, product_id=self._current_product_id(), session_id=self._session_id)
         self._clear_unread()
 
     @rx.event
@@ -219,12 +219,12 @@ class ChatWidgetState(EarlierPages, rx.State):
         """A new message reached a closed widget: recount replies not yet seen for the badge."""
         async with db.session() as s:
             chat_session = await self._session(s)
-            unread = await console.unread_replies(s, chat_session=chat_session) if chat_session else 0
+            unread = await seen.unread_replies(s, chat_session=chat_session) if chat_session else 0
             if unread != self.unread:
                 self.unread = unread
 
     async def _mark_seen(self, s, chat_session: ChatSession) -> None:
-        await console.mark_seen_by_shopper(s, chat_session=chat_session, seq=chat_session.last_seq)
+        await seen.mark_seen_by_shopper(s, chat_session=chat_session, seq=chat_session.last_seq)
         self._clear_unread()
 
     def _clear_unread(self) -> None:
@@ -234,7 +234,7 @@ class ChatWidgetState(EarlierPages, rx.State):
     @rx.event
     async def typing(self, text: str = ""):
         if self._public_id:
-            await console.typing(conversation=self._public_id, side="shopper")
+            await signals.typing(conversation=self._public_id, side="shopper")
 
     async def _join(self, s, chat_session: ChatSession) -> None:
         """Link this tab to the conversation's room and load its recent window."""

@@ -1,4 +1,4 @@
-"""What staff do with conversations: the inbox, reading, replying, closing.
+"""What staff do with conversations: the inbox, reading, replying, closing (the console and /api/agent).
 
 Conversations are addressed by their public id; the shopper's secret session
 id never leaves the service layer on this side.
@@ -152,34 +152,6 @@ async def mark_read_signed_in(db: AsyncSession, *, conversation: str, sign_in_to
     return True
 
 
-async def mark_seen_by_session(db: AsyncSession, *, product_id: str, session_id: str) -> bool:
-    """The shopper has seen the replies up to the newest message, in one statement that checks their
-    session as `chat.get_session` does. False when nothing changed (seen already, or no such session)."""
-    if not ids.is_valid_session_id(session_id):
-        return False
-    find = {"secret": session_id, "product": product_id}
-    return await chat.mark_newest(db, target="secret", find=find, mark="shopper_seen_seq") is not None
-
-
-async def mark_seen_by_shopper(db: AsyncSession, *, chat_session: ChatSession, seq: int) -> None:
-    """The shopper has seen agent replies up to `seq` (clears the launcher's badge)."""
-    seq = min(int(seq), chat_session.last_seq)
-    if seq <= chat_session.shopper_seen_seq:
-        return
-    await db.exec(sa.update(ChatSession).where(col(ChatSession.id) == chat_session.id).values(shopper_seen_seq=seq))
-    await db.commit()
-    chat_session.shopper_seen_seq = seq
-
-
-async def unread_replies(db: AsyncSession, *, chat_session: ChatSession) -> int:
-    query = select(sa.func.count(col(ChatMessage.id))).where(
-        ChatMessage.session_id == chat_session.id,
-        ChatMessage.author == "agent",
-        ChatMessage.seq > chat_session.shopper_seen_seq,
-    )
-    return (await db.exec(query)).one()
-
-
 async def reply(
     db: AsyncSession,
     *,
@@ -212,8 +184,3 @@ async def set_status(db: AsyncSession, *, chat_session: ChatSession, status: str
     db.add(chat_session)
     await db.commit()
     await publish(events.StatusChanged(conversation=chat_session.public_id, status=status))
-
-
-async def typing(*, conversation: str, side: str, agent_name: str = "") -> None:
-    """Someone is typing: announced live, never stored."""
-    await publish(events.Typing(conversation=conversation, side=side, agent_name=agent_name))
