@@ -12,7 +12,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from reflex.istate.manager.token import BaseStateToken
+import reflex as rx
 
 import rxchat.rxchat  # noqa: F401  (the app: registers the states)
 from api_support import api_database
@@ -186,7 +186,7 @@ async def test_presence_is_pushed_to_open_widgets_only_when_it_changes(live):
 
 async def test_a_gone_tab_forgets_its_conversation_unless_it_came_back(live):
     for token in ("gone-tab", "back-tab"):
-        async with live.app.modify_state(BaseStateToken(ident=token, cls=ChatWidgetState)) as root:
+        async with live.app.modify_state(rx.BaseStateToken(ident=token, cls=ChatWidgetState)) as root:
             widget = await root.get_state(ChatWidgetState)
             widget._session_id, widget._public_id, widget.has_session = "cs_" + "0" * 48, CONVERSATION, True
         live.tabs.hold(token, ChatWidgetState)
@@ -208,7 +208,7 @@ async def test_a_console_whose_sign_in_ended_is_ended_and_sent_to_sign_in(live):
         _, ended = await agents.sign_in(s, email="ana@example.com", password="a long password here")
         _, kept = await agents.sign_in(s, email="ana@example.com", password="a long password here")
     for token, sign_in in (("ended-tab", ended), ("kept-tab", kept)):
-        async with live.app.modify_state(BaseStateToken(ident=token, cls=AgentConsoleState)) as root:
+        async with live.app.modify_state(rx.BaseStateToken(ident=token, cls=AgentConsoleState)) as root:
             (await root.get_state(AgentConsoleState))._agent_id = 1
         live.tabs.watch_console(token, AgentConsoleState, sign_in)
     live.sockets.connected |= {"ended-tab", "kept-tab"}

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from reflex.istate.manager.token import BaseStateToken
+import reflex as rx
 
 from rxchat import db, live_keys, reflex_internals
 from rxchat.live.consoles import OpenConsoles
@@ -163,7 +163,7 @@ class LiveHub:
         await reflex_internals.send_ahead(self.sockets, room, own_token=event.origin or "")
 
     async def _apply_to_room(self, event: events.Event) -> None:
-        token = BaseStateToken(ident=room_key(event.conversation), cls=ConversationRoomState)
+        token = rx.BaseStateToken(ident=room_key(event.conversation), cls=ConversationRoomState)
         async with self.app.modify_state(token) as root:
             room = await root.get_state(ConversationRoomState)
             await reflex_internals.forget_gone_members(self.sockets, room)
@@ -171,7 +171,7 @@ class LiveHub:
         if isinstance(event, events.Typing):
             self.spawn(self._clear_typing_later(token))
 
-    async def _clear_typing_later(self, token: BaseStateToken) -> None:
+    async def _clear_typing_later(self, token: rx.BaseStateToken) -> None:
         await asyncio.sleep(TYPING_TTL_SECS + 0.05)
         async with self.app.modify_state(token) as root:
             (await root.get_state(ConversationRoomState))._expire_typing(time.time())
@@ -191,7 +191,7 @@ class LiveHub:
             cue, self._inbox_dirty, self._shopper_wrote = self._shopper_wrote, False, False
             async with db.session() as s:
                 shared = await read_shared_inbox(s)
-            async with self.app.modify_state(BaseStateToken(ident=live_keys.inbox_key(), cls=InboxState)) as root:
+            async with self.app.modify_state(rx.BaseStateToken(ident=live_keys.inbox_key(), cls=InboxState)) as root:
                 inbox = await root.get_state(InboxState)
                 await reflex_internals.forget_gone_members(self.sockets, inbox)
                 inbox._show(*shared)
@@ -226,7 +226,7 @@ class LiveHub:
             self.spawn(self._push_presence(token, state_cls, online))
 
     async def _push_presence(self, token: str, state_cls: type, online: bool) -> None:
-        async with self.app.modify_state(BaseStateToken(ident=token, cls=state_cls)) as root:
+        async with self.app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
             (await root.get_state(state_cls)).agent_online = online
 
     # Ended tabs -------------------------------------------------------------
@@ -242,7 +242,7 @@ class LiveHub:
         if not classes:
             return []
         asked: list = []
-        async with self.app.modify_state(BaseStateToken(ident=token, cls=next(iter(classes)))) as root:
+        async with self.app.modify_state(rx.BaseStateToken(ident=token, cls=next(iter(classes)))) as root:
             if unless_connected and await self.sockets.is_connected(token):
                 return []  # back already: its own events keep it
             for state_cls in self.tabs.held.pop(token, ()):
