@@ -5,9 +5,9 @@ import rxchat
 
 CATALOG = {"sku-100": rxchat.Product(id="sku-100", name="Harbor Kettle", price="$39.00", url="/item/sku-100")}
 
-app = rx.App(stylesheets=[rxchat.STYLESHEET])
+app = rx.App()
 app.add_page(my_product_page, route="/item/[product_id]")   # the page renders rxchat.chat_widget()
-rxchat.add_chat(app, products=CATALOG.get)                  # /api, /agent console, live delivery, sweeper
+rxchat.add_chat(app, products=CATALOG.get)                  # styles, /api, /agent console, live delivery, sweeper
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from rxchat.components.console import ConsolePanel
     from rxchat.services.catalog import ProductSource
 
-STYLESHEET = "/rxchat.css"  # copy assets/rxchat.css into the host app's assets/
+# rxchat's stylesheet (the widget, the console, the demo store) is rxchat/rxchat.css, in the package. add_chat links
+# it into the app being compiled with Reflex's rx.asset(shared=True), under the app's assets/external/, and lists it
+# in app.stylesheets: nothing is copied by hand. STYLESHEET is its path there; an app need not list it (one that
+# does gets it once).
+_STYLESHEET_FILE = "rxchat.css"  # beside this module: rx.asset(shared=True) takes the calling module's folder
+STYLESHEET = "/external/rxchat/embed/rxchat.css"
 
 
 def http_api():
@@ -38,8 +43,8 @@ def add_chat(
     api: bool = True,
     console_panels: "Sequence[ConsolePanel]" = (),
 ) -> None:
-    """Chat for the store `app`: live delivery, presence and the expiry sweeper, the HTTP API at /api and the
-    staff console at /agent unless told not to.
+    """Chat for the store `app`: rxchat's stylesheet, live delivery, presence and the expiry sweeper, the HTTP API
+    at /api and the staff console at /agent unless told not to.
 
     `products` is the store's catalog: a callable, plain or async, from a product id to an `rxchat.Product`,
     or None when there is no chat for that id. Without it, rxchat's demo catalog (`rxchat_products`) is used.
@@ -54,6 +59,9 @@ def add_chat(
 
     catalog.use_source(products)
     _use_app_database()
+    stylesheet = _link_stylesheet()
+    if stylesheet not in app.stylesheets:
+        app.stylesheets.append(stylesheet)
     if console:
         console_pages.add_pages(app, panels=console_panels)
     if api:
@@ -63,6 +71,14 @@ def add_chat(
     app.register_lifespan_task(sweeper.sweep_forever)
     # `reflex db` imports the app, so this filters rxchat's tables out of the host's migrations.
     schema.hide_from_host_autogenerate()
+
+
+def _link_stylesheet() -> str:
+    """Link rxchat's stylesheet into the app being compiled (its assets/external/; in a backend-only process Reflex
+    links nothing) and return its path as app.stylesheets takes it: under assets/, without the `?v=` content hash
+    that rx.asset puts on the URL."""
+    linked = rx.asset(_STYLESHEET_FILE, shared=True)
+    return linked.importable_path.removeprefix("$/public")
 
 
 def _with_api(host_transformer: Any, ours: Any) -> Any:

@@ -10,9 +10,9 @@ import reflex as rx
 import rxchat
 from rxchat.pages import store
 
-app = rx.App(stylesheets=[rxchat.STYLESHEET])
+app = rx.App()
 store.add_pages(app)
-rxchat.add_chat(app)  # the demo catalog is the product source; /api, /agent, live delivery, sweeper
+rxchat.add_chat(app)  # the demo catalog is the product source; styles, /api, /agent, live delivery, sweeper
 
 
 @app.register_lifespan_task

@@ -86,7 +86,7 @@ def orders() -> dict:
     return {"orders": ["o-1"]}
 
 
-app = rx.App(stylesheets=[rxchat.STYLESHEET], api_transformer=shop_api)
+app = rx.App(api_transformer=shop_api)
 app.add_page(index, route="/")
 app.add_page(item, route="/item/[product_id]")
 app.add_page(mug, route="/mugs/[sku]")
@@ -102,9 +102,8 @@ def host_store():
     (project / "rxconfig.py").write_text(RXCONFIG)
     (project / "hoststore" / "__init__.py").write_text("")
     (project / "hoststore" / "hoststore.py").write_text(APP)
-    (project / "assets").mkdir()
-    for asset in ("rxchat.css", "favicon.ico"):
-        shutil.copy(ROOT / "assets" / asset, project / "assets" / asset)
+    (project / "assets").mkdir()  # the host's own; rxchat's stylesheet comes with add_chat
+    shutil.copy(ROOT / "assets" / "favicon.ico", project / "assets" / "favicon.ico")
     shutil.copytree(ROOT / "reflex.lock", project / "reflex.lock")  # the JS packages' locked versions
     env = base_env(PYTHONPATH=str(ROOT))
     for name in ("REFLEX_DB_URL", "RXCHAT_DB_URL"):

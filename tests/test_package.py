@@ -17,3 +17,17 @@ def test_public_names_resolve_to_the_widget_and_embedding_calls():
     for name in rxchat.__all__:
         assert getattr(rxchat, name) is not None
     assert callable(rxchat.chat_widget) and callable(rxchat.add_chat)
+
+
+def test_the_stylesheet_travels_in_the_package_and_is_linked_into_the_app_being_compiled(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import rxchat
+    from rxchat import embed
+
+    monkeypatch.chdir(tmp_path)  # the host app's directory, as `reflex run` compiles it
+    monkeypatch.delenv("REFLEX_BACKEND_ONLY", raising=False)
+    assert embed._link_stylesheet() == rxchat.STYLESHEET == "/external/rxchat/embed/rxchat.css"
+    linked = tmp_path / "assets" / rxchat.STYLESHEET.lstrip("/")
+    assert linked.resolve() == (Path(embed.__file__).parent / "rxchat.css").resolve()
+    assert ".chat-widget" in linked.read_text()
