@@ -52,8 +52,16 @@ def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> str:
 class AppServer:
     """One production server: `start()`, `stop()`, `restart()` keep the same port and database."""
 
-    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None, app_root: Path = ROOT):
+    def __init__(
+        self,
+        workdir: Path,
+        env: dict[str, str],
+        port: int | None = None,
+        app_root: Path = ROOT,
+        venv_bin: Path = VENV_BIN,
+    ):
         self.workdir = workdir
+        self.venv_bin = venv_bin  # whose `reflex` serves the app: this venv's, or another one's (an installed wheel)
         self.env = env
         self.port = port or free_port()
         self.app_root = app_root
@@ -68,7 +76,7 @@ class AppServer:
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [
-                str(VENV_BIN / "reflex"),
+                str(self.venv_bin / "reflex"),
                 "run",
                 "--env",
                 "prod",
