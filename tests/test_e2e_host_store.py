@@ -195,3 +195,26 @@ def test_the_console_shows_the_hosts_product_its_page_and_panel(
     expect(context.get_by_test_id("host-stock")).to_have_text("Stock of sku-200: 12")
     console.reply("Sand and slate.")
     rxchat_widget.wait_for_reply("Sand and slate.")
+
+
+BADGE = """() => {
+    const badge = document.createElement("a");  // as Reflex's "Built with Reflex" badge: fixed, bottom right, on top
+    badge.setAttribute("aria-label", "Built with Reflex");
+    badge.textContent = "Built with Reflex";
+    Object.assign(badge.style, {position: "fixed", bottom: "1rem", right: "1rem", width: "143px", height: "38px",
+                                zIndex: "9998", background: "#151618"});
+    document.body.appendChild(badge);
+}"""
+
+
+def test_the_launcher_moves_clear_of_reflexs_badge(rxchat_widget: ChatWidget, page: Page, store_url):
+    """Production pages carry Reflex's badge unless rxconfig.py sets show_built_with_reflex=False (this store does;
+    Reflex's hosting forces it on without a paid plan): then the widget sits above it, not under it."""
+    rxchat_widget.goto(f"{store_url}/item/sku-100")
+    page.evaluate(BADGE)
+    badge = page.get_by_label("Built with Reflex").bounding_box()
+    launcher = rxchat_widget.launcher.bounding_box()
+    assert badge and launcher and launcher["y"] + launcher["height"] <= badge["y"], (launcher, badge)
+    rxchat_widget.open()  # a real click, which Playwright refuses while another element covers the launcher
+    panel = rxchat_widget.panel.bounding_box()
+    assert panel and panel["y"] >= 0, panel
