@@ -16,6 +16,7 @@ _EXPORTS = {
     "http_api": "rxchat.embed",
     "STYLESHEET": "rxchat.embed",
     "Product": "rxchat.models",
+    "set_text": "rxchat.i18n",
 }
 __all__ = sorted(_EXPORTS)
 

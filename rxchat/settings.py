@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # when Redis is set, else one per process (state lives in that process then).
     secret_key: str | None = None
     allow_untested_reflex: bool = False  # run on a Reflex that rxchat/reflex_internals.py was not written for
+    # The language of the console and of widgets not given `locale=` (rxchat/i18n: "en", "de", or one a host
+    # added with rxchat.set_text).
+    locale: str = "en"
 
     @property
     def sync_db_url(self) -> str:

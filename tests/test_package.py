@@ -13,7 +13,15 @@ def test_importing_rxchat_loads_neither_reflex_nor_a_database():
 def test_public_names_resolve_to_the_widget_and_embedding_calls():
     import rxchat
 
-    assert set(rxchat.__all__) == {"ChatWidgetState", "Product", "STYLESHEET", "add_chat", "chat_widget", "http_api"}
+    assert set(rxchat.__all__) == {
+        "ChatWidgetState",
+        "Product",
+        "STYLESHEET",
+        "add_chat",
+        "chat_widget",
+        "http_api",
+        "set_text",
+    }
     for name in rxchat.__all__:
         assert getattr(rxchat, name) is not None
     assert callable(rxchat.chat_widget) and callable(rxchat.add_chat)

@@ -18,12 +18,13 @@ import pytest
 import socketio
 
 from rawsocket import HYDRATE, UPDATE_VARS, RawClient, page, product_page, run_async
+from rxchat.i18n import english
 from rxchat.services.agents import InvalidCredentials
 from rxchat.services.limits import FAILED_SIGN_INS_ALLOWED
 from rxchat.settings import settings
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import AgentConsoleState
-from rxchat.states.widget import NO_CHAT_FOR_PRODUCT, ChatWidgetState
+from rxchat.states.widget import ChatWidgetState
 from server import run_cli
 
 pytestmark = pytest.mark.e2e
@@ -250,7 +251,7 @@ def test_sending_about_an_unknown_product_says_why(served_app):
             tab = RawClient(http, served_app.url, product_page("no-such-product"))
             await tab.connect()
             await tab.send(f"{WIDGET}.send_message", {"form_data": {"message": "is this in stock?"}})
-            found = await tab.wait_for(NO_CHAT_FOR_PRODUCT)
+            found = await tab.wait_for(english("widget.no_chat"))
             await tab.close()
             return found
 

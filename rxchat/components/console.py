@@ -9,23 +9,25 @@ from rxchat.components.message import load_earlier_button, message_bubble, typin
 from rxchat.components.reactions import on_inbox_change, on_new_shopper_message, read_marker
 from rxchat.components.sound import new_message_chime, sound_switch
 from rxchat.components.widget import TYPING_SIGNAL_MS
+from rxchat.i18n import Texts
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
 from rxchat.states.inbox import ConversationRow, InboxState
 from rxchat.states.room import ConversationRoomState
 
 
-def login_form() -> rx.Component:
+def login_form(t: Texts) -> rx.Component:
     return rx.center(
         rx.card(
             rx.form(
                 rx.vstack(
-                    rx.heading("Staff sign-in", size="6"),
-                    rx.text("Answer shoppers' questions about your products.", size="2", color=rx.color("gray", 11)),
+                    rx.heading(t("login.title"), size="6"),
+                    rx.text(t("login.intro"), size="2", color=rx.color("gray", 11)),
                     rx.input(
                         name="email",
                         type="email",
-                        placeholder="Email",
+                        placeholder=t("login.email"),
+                        aria_label=t("login.email"),
                         required=True,
                         auto_complete="username",
                         data_testid="agent-login-email",
@@ -35,7 +37,8 @@ def login_form() -> rx.Component:
                     rx.input(
                         name="password",
                         type="password",
-                        placeholder="Password",
+                        placeholder=t("login.password"),
+                        aria_label=t("login.password"),
                         required=True,
                         auto_complete="current-password",
                         data_testid="agent-login-password",
@@ -44,7 +47,7 @@ def login_form() -> rx.Component:
                     ),
                     refusal(AgentAuthState.login_error, "agent-login-error"),
                     rx.button(
-                        "Sign in",
+                        t("login.submit"),
                         type="submit",
                         width="100%",
                         size="3",
@@ -61,6 +64,7 @@ def login_form() -> rx.Component:
         ),
         min_height="100vh",
         background=rx.color("gray", 2),
+        lang=t.locale,
     )
 
 
@@ -72,17 +76,23 @@ OPEN_ON_ENTER_OR_SPACE = """(e) => {
 }"""
 
 
-def inbox_item(row: ConversationRow) -> rx.Component:
+def visitor_label(t: Texts, label) -> rx.Var:
+    """A shopper's label ("Visitor 3F9A0C", `services.staff.shopper_label`) in the console's language."""
+    return t.var("console.visitor", tag=label.split(" ")[-1])
+
+
+def inbox_item(row: ConversationRow, t: Texts) -> rx.Component:
+    shopper = visitor_label(t, row.shopper_label)
     return rx.box(
         rx.hstack(
             rx.text(
-                rx.cond(row.customer_name != "", row.customer_name, row.shopper_label),
+                rx.cond(row.customer_name != "", row.customer_name, shopper),
                 weight="bold",
                 size="2",
                 trim="both",
             ),
             # With a name given, the handle still tells apart two shoppers of the same name.
-            rx.cond(row.customer_name != "", rx.text(row.shopper_label, size="1", color=rx.color("gray", 11))),
+            rx.cond(row.customer_name != "", rx.text(shopper, size="1", color=rx.color("gray", 11))),
             rx.spacer(),
             rx.cond(
                 row.unread > 0,
@@ -95,14 +105,27 @@ def inbox_item(row: ConversationRow) -> rx.Component:
         ),
         rx.text(row.product_name, size="1", color=rx.color("accent", 11)),
         rx.text(
-            rx.cond(row.last_author == "agent", "You: ", "") + row.last_message,
+            rx.cond(
+                row.last_author == "agent",
+                t.var("console.own_last_message", message=row.last_message),
+                row.last_message,
+            ),
             size="1",
             color=rx.color("gray", 11),
             class_name="inbox-preview",
         ),
         rx.hstack(
-            rx.moment(row.last_activity, from_now=True, font_size="11px", opacity="0.7"),
-            rx.cond(row.status == "closed", rx.badge("closed", size="1", variant="soft", color_scheme="gray")),
+            rx.moment(
+                row.last_activity,
+                from_now=True,
+                font_size="11px",
+                opacity="0.7",
+                **({} if t.locale == "en" else {"locale": t.locale}),  # moment.js says "3 minutes ago" in English
+            ),
+            rx.cond(
+                row.status == "closed",
+                rx.badge(t("console.closed_badge"), size="1", variant="soft", color_scheme="gray"),
+            ),
             spacing="2",
         ),
         on_click=AgentConsoleState.open_conversation(row.conversation),
@@ -119,20 +142,20 @@ def inbox_item(row: ConversationRow) -> rx.Component:
     )
 
 
-def inbox() -> rx.Component:
+def inbox(t: Texts) -> rx.Component:
     own_view = AgentConsoleState.own_view
     rows = rx.cond(own_view, AgentConsoleState.conversations, InboxState.open_rows)
     return rx.vstack(
         rx.hstack(
             rx.select.root(
                 rx.select.trigger(
-                    placeholder="All products",
-                    aria_label="Filter by product",
+                    placeholder=t("console.all_products"),
+                    aria_label=t("console.filter_product"),
                     data_testid="agent-filter-product",
                     width="100%",
                 ),
                 rx.select.content(
-                    rx.select.item("All products", value="all"),
+                    rx.select.item(t("console.all_products"), value="all"),
                     rx.foreach(AgentConsoleState.products, lambda p: rx.select.item(p.name, value=p.id)),
                 ),
                 value=rx.cond(AgentConsoleState.filter_product == "", "all", AgentConsoleState.filter_product),
@@ -140,11 +163,13 @@ def inbox() -> rx.Component:
                 on_open_change=AgentConsoleState.refresh_filter_products,
             ),
             rx.select.root(
-                rx.select.trigger(aria_label="Filter by status", data_testid="agent-filter-status", width="100%"),
+                rx.select.trigger(
+                    aria_label=t("console.filter_status"), data_testid="agent-filter-status", width="100%"
+                ),
                 rx.select.content(
-                    rx.select.item("Open", value="open"),
-                    rx.select.item("Closed", value="closed"),
-                    rx.select.item("All", value="all"),
+                    rx.select.item(t("console.status_open"), value="open"),
+                    rx.select.item(t("console.status_closed"), value="closed"),
+                    rx.select.item(t("console.status_all"), value="all"),
                 ),
                 value=AgentConsoleState.filter_status,
                 on_change=AgentConsoleState.set_filter_status,
@@ -152,15 +177,15 @@ def inbox() -> rx.Component:
             class_name="console-filters",
         ),
         rx.box(
-            rx.foreach(rows, inbox_item),
+            rx.foreach(rows, lambda row: inbox_item(row, t)),
             rx.cond(
                 rows.length() == 0,
-                rx.text("No conversations here yet.", size="2", color=rx.color("gray", 11), padding="12px"),
+                rx.text(t("console.empty_inbox"), size="2", color=rx.color("gray", 11), padding="12px"),
             ),
             rx.cond(
                 rx.cond(own_view, AgentConsoleState.inbox_has_more, InboxState.more_open),
                 rx.button(
-                    "Show more",
+                    t("console.show_more"),
                     on_click=AgentConsoleState.show_more_conversations,
                     variant="soft",
                     data_testid="agent-inbox-more",
@@ -175,34 +200,34 @@ def inbox() -> rx.Component:
     )
 
 
-def thread() -> rx.Component:
+def thread(t: Texts) -> rx.Component:
     room = ConversationRoomState
     return rx.cond(
         AgentConsoleState.erased | room.erased,
         rx.center(
-            rx.text("The shopper erased this conversation.", size="3"),
+            rx.text(t("console.erased"), size="3"),
             data_testid="agent-conversation-erased",
             class_name="console-thread",
         ),
         rx.cond(
             AgentConsoleState.selected == "",
             rx.center(
-                rx.text("Choose a conversation from the inbox.", color=rx.color("gray", 11)),
+                rx.text(t("console.choose"), color=rx.color("gray", 11)),
                 class_name="console-thread",
             ),
             rx.vstack(
                 rx.hstack(
                     rx.vstack(
-                        rx.heading(AgentConsoleState.selected_label, size="4"),
+                        rx.heading(visitor_label(t, AgentConsoleState.selected_label), size="4"),
                         rx.text(AgentConsoleState.selected_customer, size="1", color=rx.color("gray", 11)),
                         spacing="0",
                     ),
                     rx.spacer(),
                     rx.cond(
                         room.status == "closed",
-                        rx.button("Reopen", variant="soft", on_click=AgentConsoleState.set_status("open")),
+                        rx.button(t("console.reopen"), variant="soft", on_click=AgentConsoleState.set_status("open")),
                         rx.button(
-                            "Close conversation",
+                            t("console.close"),
                             variant="soft",
                             color_scheme="gray",
                             on_click=AgentConsoleState.set_status("closed"),
@@ -214,14 +239,14 @@ def thread() -> rx.Component:
                 ),
                 rx.box(
                     rx.box(
-                        load_earlier_button(AgentConsoleState),
-                        rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, "agent")),
-                        rx.foreach(room.messages, lambda m: message_bubble(m, "agent")),
-                        rx.foreach(room.recent, lambda m: message_bubble(m, "agent")),
+                        load_earlier_button(AgentConsoleState, t),
+                        rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, t, "agent")),
+                        rx.foreach(room.messages, lambda m: message_bubble(m, t, "agent")),
+                        rx.foreach(room.recent, lambda m: message_bubble(m, t, "agent")),
                         on_new_shopper_message(read_marker),
                         rx.cond(
                             room.shopper_typing,
-                            typing_indicator("Shopper is typing", "agent-typing-indicator"),
+                            typing_indicator(t("console.shopper_typing"), "agent-typing-indicator"),
                         ),
                         data_testid="agent-thread",
                         role="log",
@@ -236,7 +261,8 @@ def thread() -> rx.Component:
                         rx.text_area(
                             id=REPLY_INPUT_ID,
                             name="reply",
-                            placeholder="Reply…",
+                            placeholder=t("console.reply_placeholder"),
+                            aria_label=t("console.reply_label"),
                             enter_key_submit=True,
                             rows="2",
                             resize="none",
@@ -244,7 +270,7 @@ def thread() -> rx.Component:
                             data_testid="agent-reply-input",
                             on_change=AgentConsoleState.typing.throttle(TYPING_SIGNAL_MS),
                         ),
-                        rx.button("Send", type="submit", data_testid="agent-reply-send", size="3"),
+                        rx.button(t("console.send"), type="submit", data_testid="agent-reply-send", size="3"),
                         width="100%",
                         align="end",
                     ),
@@ -263,7 +289,7 @@ def thread() -> rx.Component:
 ConsolePanel = Callable[[rx.Var[str]], rx.Component]
 
 
-def product_context(panels: Sequence[ConsolePanel] = ()) -> rx.Component:
+def product_context(t: Texts, panels: Sequence[ConsolePanel] = ()) -> rx.Component:
     """The product the open conversation is about, as the store's catalog describes it, and the host's
     panels for it (`add_chat(..., console_panels=...)`), all under `agent-product-context`."""
     product = AgentConsoleState.selected_product
@@ -272,14 +298,14 @@ def product_context(panels: Sequence[ConsolePanel] = ()) -> rx.Component:
         rx.card(
             rx.cond(
                 product.image != "",
-                rx.image(src=product.image, alt=product.name, width="100%", border_radius="8px"),
+                rx.image(src=product.image, alt=product.name, width="100%", border_radius="var(--radius-3)"),
             ),
             rx.heading(product.name, size="3", padding_top="8px"),
             rx.cond(product.price != "", rx.text(product.price, weight="bold")),
             rx.cond(product.description != "", rx.text(product.description, size="1", color=rx.color("gray", 11))),
             rx.cond(
                 product.url != "",
-                rx.link("Open product page", href=product.url, size="1", is_external=True),
+                rx.link(t("console.open_product"), href=product.url, size="1", is_external=True),
             ),
             *(panel(product.id) for panel in panels),
             data_testid="agent-product-context",
@@ -288,29 +314,33 @@ def product_context(panels: Sequence[ConsolePanel] = ()) -> rx.Component:
     )
 
 
-# The tab's title counts unread messages, so a console in a background tab still shows new ones.
-CONSOLE_TITLE = (
-    rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "") + "rxchat console"
-)
+def console_title(t: Texts) -> rx.Var:
+    """The tab's title counts unread messages, so a console in a background tab still shows new ones."""
+    return rx.cond(InboxState.unread_total > 0, "(" + InboxState.unread_total.to_string() + ") ", "") + t(
+        "console.title"
+    )
 
 
-def console_layout(panels: Sequence[ConsolePanel] = ()) -> rx.Component:
+def console_layout(t: Texts, panels: Sequence[ConsolePanel] = ()) -> rx.Component:
     return rx.box(
         rx.hstack(
-            rx.hstack(rx.icon("messages-square"), rx.heading("Conversations", size="5"), align="center"),
+            rx.hstack(rx.icon("messages-square"), rx.heading(t("console.heading"), size="5"), align="center"),
             rx.spacer(),
             rx.cond(
                 InboxState.unread_total > 0,
-                rx.badge(InboxState.unread_total.to_string() + " unread", color_scheme="red"),
+                rx.badge(t.var("console.unread", count=InboxState.unread_total), color_scheme="red"),
             ),
-            sound_switch(),
-            rx.color_mode.button(aria_label="Switch light or dark theme"),
+            sound_switch(t),
+            rx.color_mode.button(aria_label=t("console.theme")),
             rx.text(AgentAuthState.agent_name, size="2"),
-            rx.button("Sign out", variant="soft", on_click=AgentAuthState.logout, data_testid="agent-logout"),
+            rx.button(
+                t("console.sign_out"), variant="soft", on_click=AgentAuthState.logout, data_testid="agent-logout"
+            ),
             align="center",
             class_name="store-header",
         ),
-        rx.box(inbox(), thread(), product_context(panels), class_name="console-grid"),
+        rx.box(inbox(t), thread(t), product_context(t, panels), class_name="console-grid"),
         new_message_chime(),
         class_name="store-root",
+        lang=t.locale,
     )

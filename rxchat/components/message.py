@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from rxchat.i18n import Texts
 from rxchat.states.room import ConversationRoomState, EarlierPages, MessageView, Segment
 
 # Stored bubbles are plain elements styled by rxchat.css: a Radix Text or Flex per part, with its
@@ -27,14 +28,17 @@ def message_text(parts_json) -> rx.Component:
     )
 
 
-def timestamp(created_at) -> rx.Component:
-    # In the browser's time zone, through one formatter kept for the page: building one per call
-    # (`toLocaleTimeString`) was most of a bubble's render.
+def timestamp(created_at, lang) -> rx.Component:
+    # In the browser's time zone, through one formatter per language kept for the page: building one per call
+    # (`toLocaleTimeString`) was most of a bubble's render. Written as the widget's language writes times, in
+    # the browser's own variant of it when it has that language (en-GB: 14:05, en-US: 02:05 PM).
     local_time = rx.Var(
-        "(globalThis.__rxchatTime ??= new Intl.DateTimeFormat([], {hour: '2-digit', minute: '2-digit'}))"
+        f"((globalThis.__rxchatTime ??= {{}})[{lang}] ??= new Intl.DateTimeFormat("
+        f"navigator.language.split('-')[0] === {lang} ? navigator.language : {lang},"
+        " {hour: '2-digit', minute: '2-digit'}))"
         f".format(new Date({created_at}))",
         _var_type=str,
-        _var_data=created_at._get_all_var_data(),
+        _var_data=rx.vars.VarData.merge(created_at._get_all_var_data(), lang._get_all_var_data()),
     )
     return rx.el.time(local_time, date_time=created_at, class_name="chat-time")
 
@@ -48,6 +52,8 @@ def stored_bubble(
     parts: rx.Var[str],
     own: rx.Var[bool],
     status: rx.Var[str],
+    status_label: rx.Var[str],
+    lang: rx.Var[str],
     rest: rx.RestProp,  # React's `key`, so a bubble keeps its identity in a list
 ) -> rx.Component:
     """A React component of its own with plain props: a delta that resends the whole
@@ -57,8 +63,8 @@ def stored_bubble(
         rx.cond(author == "agent", rx.el.p(agent_name, class_name="chat-author")),
         message_text(parts),
         rx.el.div(
-            timestamp(created_at),
-            rx.cond(status != "", rx.el.span(rx.cond(status == "read", "Read", "Sent"), class_name="chat-status")),
+            timestamp(created_at, lang),
+            rx.cond(status != "", rx.el.span(status_label, class_name="chat-status")),
             class_name="chat-meta",
         ),
         data_testid="chat-message",
@@ -69,11 +75,10 @@ def stored_bubble(
     )
 
 
-def message_bubble(message: MessageView, own_author: str = "shopper") -> rx.Component:
+def message_bubble(message: MessageView, t: Texts, own_author: str = "shopper") -> rx.Component:
     """A stored message; `own_author` is whose messages sit on the right."""
-    status = rx.cond(
-        message.author == "shopper", rx.cond(message.seq <= ConversationRoomState.agent_read_seq, "read", "sent"), ""
-    )
+    read = message.seq <= ConversationRoomState.agent_read_seq
+    status = rx.cond(message.author == "shopper", rx.cond(read, "read", "sent"), "")
     return stored_bubble(
         seq=message.seq,
         author=message.author,
@@ -82,11 +87,13 @@ def message_bubble(message: MessageView, own_author: str = "shopper") -> rx.Comp
         parts=message.parts,
         own=message.author == own_author,
         status=status,
+        status_label=rx.cond(message.author == "shopper", rx.cond(read, t("message.read"), t("message.sent")), ""),
+        lang=t.locale,
         key=message.seq,
     )
 
 
-def pending_bubble(pending, on_retry) -> rx.Component:
+def pending_bubble(pending, on_retry, t: Texts) -> rx.Component:
     """A shopper message not yet stored: `sending`, or `failed` with a retry."""
     return rx.box(
         message_text(pending.parts),
@@ -94,9 +101,10 @@ def pending_bubble(pending, on_retry) -> rx.Component:
             rx.cond(
                 pending.status == "failed",
                 rx.hstack(
-                    rx.text("Not sent.", size="1", color=rx.color("red", 11)),
+                    # In the bubble's own colour: red text on the accent would fall short of AA contrast.
+                    rx.text(t("message.not_sent"), size="1", weight="bold"),
                     rx.button(
-                        "Retry",
+                        t("message.retry"),
                         size="1",
                         variant="soft",
                         color_scheme="red",
@@ -106,7 +114,7 @@ def pending_bubble(pending, on_retry) -> rx.Component:
                     align="center",
                     spacing="2",
                 ),
-                rx.text("Sending…", size="1", opacity="0.65"),
+                rx.text(t("message.sending"), size="1"),
             ),
             justify="end",
         ),
@@ -127,13 +135,13 @@ def typing_indicator(label, test_id: str) -> rx.Component:
     )
 
 
-def load_earlier_button(tab: type[EarlierPages], **center_props) -> rx.Component:
+def load_earlier_button(tab: type[EarlierPages], t: Texts, **center_props) -> rx.Component:
     """Shown while the tab has older pages to load, or a gap under its room's trimmed window."""
     return rx.cond(
         (tab.earlier_before > 0) | (tab.earlier_end < ConversationRoomState.window_start),
         rx.center(
             rx.button(
-                "Load earlier messages",
+                t("message.load_earlier"),
                 size="1",
                 variant="soft",
                 on_click=tab.load_earlier,

@@ -41,9 +41,10 @@ def record_marker(record: rx.Var[str], rest: rx.RestProp) -> rx.Component:
 
 
 @rx.memo
-def page_load_marker(product_id: rx.Var[str], rest: rx.RestProp) -> rx.Component:
-    """Widget: the page loaded, the connection is new, or the product changed: load the widget's thread."""
-    return rx.box(rest, on_mount=ChatWidgetState.load_widget(product_id), display="none")
+def page_load_marker(product_id: rx.Var[str], locale: rx.Var[str], rest: rx.RestProp) -> rx.Component:
+    """Widget: the page loaded, the connection is new, or the product changed: load the widget's thread (and
+    tell the state the widget's language)."""
+    return rx.box(rest, on_mount=ChatWidgetState.load_widget(product_id, locale), display="none")
 
 
 @rx.memo
@@ -58,14 +59,14 @@ def inbox_marker(version: rx.Var[int], rest: rx.RestProp) -> rx.Component:
     return rx.box(rest, on_mount=AgentConsoleState.refresh_inbox(version), display="none")
 
 
-def on_page_load(product_id: rx.Var[str] | str) -> rx.Component:
+def on_page_load(product_id: rx.Var[str] | str, locale: str) -> rx.Component:
     """The widget's page load, without an `on_load` for the host to add. The marker is keyed by the socket
     connection's id (new on every connect and reconnect: a restarted server starts with a fresh state),
     the page's path and the product id, so it remounts, and loads, whenever one of them changes; it waits for
     the first connection, so a page load sends it once."""
     connection = rx.State.router.session.session_id
     key = connection + " " + rx.State.router.page.raw_path + " " + product_id
-    return rx.cond(connection != "", page_load_marker(product_id=product_id, key=key))
+    return rx.cond(connection != "", page_load_marker(product_id=product_id, locale=locale, key=key))
 
 
 def on_inbox_change() -> rx.Component:

@@ -14,6 +14,7 @@ switch on plays it once, which also unlocks it).
 
 import reflex as rx
 
+from rxchat.i18n import Texts
 from rxchat.states.console import AgentConsoleState
 from rxchat.states.inbox import InboxState
 
@@ -68,11 +69,11 @@ def new_message_chime() -> rx.Component:
     )
 
 
-def sound_switch() -> rx.Component:
+def sound_switch(t: Texts) -> rx.Component:
     return rx.el.label(
         rx.hstack(
             rx.icon("bell-ring", size=16),
-            rx.text("Sound", size="2"),
+            rx.text(t("console.sound"), size="2"),
             rx.switch(
                 checked=AgentConsoleState.sound == "on",
                 # Turning it on plays the chime once, in the click, which lets the page play sound.
@@ -81,10 +82,10 @@ def sound_switch() -> rx.Component:
                     rx.call_script(SOUND + ".sample(" + on.to_string() + ")"),
                 ],
                 data_testid="agent-sound-toggle",
-                aria_label="Chime when a shopper writes",
+                aria_label=t("console.sound_hint"),
             ),
             align="center",
             spacing="1",
         ),
-        title="Chime when a shopper writes",
+        title=t("console.sound_hint"),
     )

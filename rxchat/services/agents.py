@@ -33,19 +33,19 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 class InvalidCredentials(errors.ChatError):
     code = "invalid_credentials"
     status = 401
-    message = "That email and password do not match an active staff account."
+    key = "error.invalid_credentials"
 
 
 class AgentExists(errors.ChatError):
     code = "agent_exists"
     status = 409
-    message = "A staff account with that email already exists."
+    key = "error.agent_exists"
 
 
 class AgentNotFound(errors.ChatError):
     code = "agent_not_found"
     status = 404
-    message = "There is no staff account with that email."
+    key = "error.agent_not_found"
 
 
 def hash_token(token: str) -> str:
@@ -65,9 +65,9 @@ def lookup_email(email: object) -> str:
 
 def _check_password(password: object) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
-        raise errors.InvalidInput(f"A password needs at least {MIN_PASSWORD_CHARS} characters.")
+        raise errors.InvalidInput(key="error.password_too_short", min=MIN_PASSWORD_CHARS)
     if len(password) > 1024:
-        raise errors.InvalidInput("That password is too long.")
+        raise errors.InvalidInput(key="error.password_too_long")
     return password
 
 
@@ -83,7 +83,7 @@ async def create_agent(db: AsyncSession, *, email: str, name: str, password: str
     address = normalize_email(email)
     display_name = (name or "").strip()
     if not display_name or len(display_name) > 80:
-        raise errors.InvalidInput("A display name is 1 to 80 characters.")
+        raise errors.InvalidInput(key="error.display_name", max=80)
     password_hash = await asyncio.to_thread(_hasher.hash, _check_password(password))
     if await _agent_by_email(db, address) is not None:
         raise AgentExists()
@@ -172,7 +172,7 @@ async def _issue(db: AsyncSession, agent: Agent, *, kind: str, ttl: timedelta | 
 async def create_api_token(db: AsyncSession, *, email: str) -> str:
     agent = await _agent_by_email(db, lookup_email(email))
     if agent is None or not agent.is_active:
-        raise AgentNotFound("There is no active staff account with that email.")
+        raise AgentNotFound(key="error.agent_not_active")
     return await _issue(db, agent, kind="api", ttl=None)
 
 

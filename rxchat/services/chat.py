@@ -58,12 +58,12 @@ def to_session_public(chat: ChatSession) -> SessionPublic:
 def clean_body(body: object) -> str:
     """Trim a message body and apply the length rules; never cuts silently."""
     if not isinstance(body, str):
-        raise errors.InvalidInput("A message must be text.")
+        raise errors.InvalidInput(key="error.message_not_text")
     text = body.replace("\r\n", "\n").replace("\x00", "").strip()
     if not text:
         raise errors.EmptyMessage()
     if not _is_encodable(text):
-        raise errors.InvalidInput("A message must be valid Unicode text.")
+        raise errors.InvalidInput(key="error.message_not_unicode")
     if len(text) > settings.max_message_chars:
         raise errors.MessageTooLong(settings.max_message_chars, len(text))
     return text
@@ -82,7 +82,7 @@ def clean_client_key(client_key: object) -> str | None:
     if client_key is None or client_key == "":
         return None
     if not isinstance(client_key, str) or len(client_key) > CLIENT_KEY_MAX or not client_key.isprintable():
-        raise errors.InvalidInput(f"An idempotency key is at most {CLIENT_KEY_MAX} printable characters.")
+        raise errors.InvalidInput(key="error.idempotency_key", max=CLIENT_KEY_MAX)
     return client_key
 
 

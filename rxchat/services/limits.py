@@ -154,7 +154,8 @@ async def _hit_all(windows: list[Window], *, refusal: str | None = None) -> None
     Each window is hit atomically (count and refusal in one step). When one refuses, the hits already
     made in the windows before it are given back, so an event counts in every window or in none: an
     attempt refused for its address does not use up its email's (or tab's) allowance.
-    `refusal` may name {minutes} and {seconds} until a slot frees.
+    `refusal` is the catalog entry of the refusal's sentence (rxchat/i18n); it may name {minutes} and {seconds}
+    until a slot frees.
     """
     limiter = _limiter()
     counted: list[Window] = []
@@ -175,8 +176,7 @@ async def _hit_all(windows: list[Window], *, refusal: str | None = None) -> None
     except Exception as error:  # noqa: BLE001  (the refusal stands; the window keeps one hit too many)
         logger.warning("rate limit storage failed, hit not given back: %s", type(error).__name__)
     retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-    message = refusal.format(minutes=math.ceil(retry_after / 60), seconds=retry_after) if refusal else None
-    raise errors.RateLimited(retry_after, message)
+    raise errors.RateLimited(retry_after, key=refusal)
 
 
 async def check_message(*, session_id: str) -> None:
@@ -196,7 +196,7 @@ async def check_new_session(*, client_address: str) -> None:
             RateLimitItemPerHour(settings.sessions_per_hour),
             "session",
             client_address,
-            refusal="Too many conversations were started from your network. Please try again in {minutes} minutes.",
+            refusal="error.too_many_sessions",
         )
 
 
@@ -219,7 +219,7 @@ async def count_sign_in(*keys: str) -> None:
     """
     await _hit_all(
         [(_sign_in_item(), ("sign-in", key)) for key in keys],
-        refusal="Too many failed sign-ins. Please wait {seconds} seconds and try again.",
+        refusal="error.too_many_sign_ins",
     )
 
 
@@ -250,9 +250,7 @@ async def check_legacy_adoption(*, client_address: str | None, tab: str | None) 
         address = client_address or "unknown"
         windows.append((RateLimitItemPerHour(settings.legacy_adoptions_per_hour), ("legacy-address", address)))
     if windows:
-        await _hit_all(
-            windows, refusal="Too many earlier conversations were looked up. Please try again in {minutes} minutes."
-        )
+        await _hit_all(windows, refusal="error.too_many_lookups")
 
 
 async def reset() -> None:

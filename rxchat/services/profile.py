@@ -20,7 +20,7 @@ def clean_email(email: object) -> str:
     try:
         _name, address = validate_email(text)  # refuses "" and anything over EMAIL_MAX_CHARS as well
     except ValueError as refused:
-        raise errors.InvalidInput("That is not a valid email address.") from refused
+        raise errors.InvalidInput(key="error.email_invalid") from refused
     return address.lower()
 
 
@@ -28,7 +28,7 @@ def clean_profile(name: object, email: object) -> tuple[str | None, str | None]:
     """Both optional: empty means 'not given'."""
     name_text = name.strip() if isinstance(name, str) else ""
     if len(name_text) > settings.max_name_chars or not name_text.isprintable():
-        raise errors.InvalidInput(f"A name is at most {settings.max_name_chars} printable characters.")
+        raise errors.InvalidInput(key="error.name_too_long", max=settings.max_name_chars)
     email_text = email.strip() if isinstance(email, str) else ""
     return name_text or None, clean_email(email_text) if email_text else None
 

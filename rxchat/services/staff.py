@@ -179,7 +179,7 @@ async def reply(
 
 async def set_status(db: AsyncSession, *, chat_session: ChatSession, status: str) -> None:
     if status not in ("open", "closed"):
-        raise errors.InvalidInput("A conversation is open or closed.")
+        raise errors.InvalidInput(key="error.status_invalid")
     chat_session.status = status
     db.add(chat_session)
     await db.commit()

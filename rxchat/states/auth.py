@@ -62,7 +62,7 @@ class AgentAuthState(rx.State):
                     s, email=email, password=password, client_address=self.router.session.client_ip
                 )
         except ChatError as refused:
-            self.login_error = refused.message
+            self.login_error = refused.sentence()  # in the console's language, RXCHAT_LOCALE
             return
         self.login_error = ""
         self.auth_token = token

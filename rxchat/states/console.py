@@ -9,7 +9,7 @@ import uuid
 
 import reflex as rx
 
-from rxchat import db, live_keys, reflex_internals
+from rxchat import db, i18n, live_keys, reflex_internals
 from rxchat.live.tabs import tabs
 from rxchat.models import Product
 from rxchat.services import catalog, chat, ids, signals, staff
@@ -203,7 +203,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
         if not self.selected:
-            self.reply_error = "Choose a conversation in the inbox first."
+            self.reply_error = i18n.text("console.choose_first", i18n.resolve_locale())
             return
         conversation, text = self.selected, form_data.get("reply", "")
         try:
@@ -227,7 +227,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             self.erased = True
             return
         except ChatError as refused:
-            self.reply_error = refused.message  # the typed reply stays in the input
+            self.reply_error = refused.sentence()  # the typed reply stays in the input
             return
         if self.reply_error:
             self.reply_error = ""
@@ -248,7 +248,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                 chat_session = await staff.get_conversation(s, conversation=self.selected)
                 await staff.set_status(s, chat_session=chat_session, status=str(status))
         except ChatError as refused:
-            self.reply_error = refused.message
+            self.reply_error = refused.sentence()
 
     @rx.event
     async def load_earlier(self):

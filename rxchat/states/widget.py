@@ -13,7 +13,7 @@ import uuid
 
 import reflex as rx
 
-from rxchat import db, reflex_internals
+from rxchat import db, i18n, reflex_internals
 from rxchat.clock import iso, utcnow
 from rxchat.live.tabs import tabs
 from rxchat.models import ChatSession, MessagePublic
@@ -27,7 +27,6 @@ logger = logging.getLogger(__name__)
 
 INPUT_ID = "chat-input"
 INPUT_LIMIT_FACTOR = 4  # the input takes this many times the limit, so nothing is cut silently
-NO_CHAT_FOR_PRODUCT = "Chat is not available for this product."
 SENDING_SHOWN_AFTER_SECS = 0.05  # a write slower than this shows the message as `sending` meanwhile
 
 
@@ -58,6 +57,9 @@ class ChatWidgetState(EarlierPages, rx.State):
     _public_id: str = ""
     # The id a widget given `product_id=` says it is about ("" for a widget that reads its page's route).
     _widget_product_id: str = ""
+    # The language of the widget's page (`chat_widget(locale=...)`): its events say it; "" is RXCHAT_LOCALE.
+    # Sentences set here (a refusal in `chat-error`, a notice) are in it.
+    _locale: str = ""
     # The connection and page a route's on_load (`on_page_load`) loaded last: the widget's own load of the
     # same page is then skipped, so a host that still wires it loads each page once.
     _loaded_by_route: str = ""
@@ -74,6 +76,17 @@ class ChatWidgetState(EarlierPages, rx.State):
         # and its warning looks up the caller's frame on every read).
         return self._widget_product_id or str(self.rx_router_page.params.get("product_id", ""))
 
+    def _use_locale(self, locale: object) -> None:
+        """The language a widget's event names, if rxchat has texts in it (any client can send anything)."""
+        if isinstance(locale, str) and locale in i18n.locales() and locale != self._locale:
+            self._locale = locale
+
+    def _text(self, key: str) -> str:
+        return i18n.text(key, i18n.resolve_locale(self._locale or None))
+
+    def _refusal(self, refused: ChatError) -> str:
+        return refused.sentence(self._locale or None)
+
     def _load_record(self) -> dict:
         global_id = self.global_chat_session
         if not ids.is_valid_visitor_id(global_id):
@@ -87,10 +100,12 @@ class ChatWidgetState(EarlierPages, rx.State):
             self.chat_session_data = raw
 
     @rx.event
-    async def load_widget(self, product_id: str = ""):
+    async def load_widget(self, product_id: str = "", locale: str = ""):
         """The widget's own page load: sent by the widget when it mounts, on every connection (each reconnect
         and a restarted server's too) and whenever its page or product changes (components/widget.py).
-        `product_id` is the id a widget was given; "" reads the page route's `[product_id]`."""
+        `product_id` is the id a widget was given; "" reads the page route's `[product_id]`. `locale` is the
+        widget's language."""
+        self._use_locale(locale)
         product_id = product_id if isinstance(product_id, str) else ""
         self._widget_product_id = product_id
         if not product_id and self._loaded_by_route == self._page_key():
@@ -140,8 +155,9 @@ class ChatWidgetState(EarlierPages, rx.State):
         self.profile_name, self.profile_email = prefs.get("name", ""), prefs.get("email", "")
 
     @rx.event
-    async def open_chat(self):
+    async def open_chat(self, locale: str = ""):
         """The panel opened: write the record (first time), show the thread, mark replies seen."""
+        self._use_locale(locale)
         self.error = ""
         data = self._load_record()
         self._show_profile(data)
@@ -152,7 +168,7 @@ class ChatWidgetState(EarlierPages, rx.State):
                 if chat_session is not None:
                     await self._mark_seen(s, chat_session)
         except ProductNotFound:
-            self.error = NO_CHAT_FOR_PRODUCT
+            self.error = self._text("widget.no_chat")
         self._save_record(data)
 
     @rx.event
@@ -273,10 +289,11 @@ class ChatWidgetState(EarlierPages, rx.State):
         text = form_data.get("message", "")
         if isinstance(form_data.get("product_id"), str):  # a widget given its product id sends it along
             self._widget_product_id = form_data["product_id"]
+        self._use_locale(form_data.get("locale"))  # as its load does: a send can arrive before the load
         try:
             chat.clean_body(text)
         except InvalidInput as refused:
-            self.error = refused.message  # the typed text stays in the input
+            self.error = self._refusal(refused)  # the typed text stays in the input
             return
         if self.error:  # an unchanged var set again is sent again
             self.error = ""
@@ -331,11 +348,11 @@ class ChatWidgetState(EarlierPages, rx.State):
                 self._remember_activity(chat_session)
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
-            self.error = refused.message
+            self.error = self._refusal(refused)
             return
         except ProductNotFound:
             self.pending = [p for p in self.pending if p.key != key]
-            self.error = NO_CHAT_FOR_PRODUCT  # the typed text stays in the input
+            self.error = self._text("widget.no_chat")  # the typed text stays in the input
             return
         except Exception:
             logger.exception("storing a shopper message failed")
@@ -405,10 +422,11 @@ class ChatWidgetState(EarlierPages, rx.State):
     @rx.event
     async def save_profile(self, form_data: dict):
         """Remember name and email across products and visits; attach them to this conversation."""
+        self._use_locale(form_data.get("locale"))
         try:
             name, email = profile.clean_profile(form_data.get("name", ""), form_data.get("email", ""))
         except InvalidInput as refused:
-            self.error, self.profile_notice = refused.message, ""
+            self.error, self.profile_notice = self._refusal(refused), ""
             return
         data = self._load_record()
         data["userPreferences"] = {
@@ -429,7 +447,7 @@ class ChatWidgetState(EarlierPages, rx.State):
                             entry.pop(field, None)
         self._save_record(data)
         self.profile_name, self.profile_email = name or "", email or ""
-        self.error, self.profile_notice = "", "Saved. We'll use these details for your chats."
+        self.error, self.profile_notice = "", self._text("widget.profile_saved")
 
     @rx.event
     def remember_theme(self, current: str):

@@ -1,0 +1,112 @@
+"""German (Deutsch): the same message ids as en.py, formal address ("Sie")."""
+
+TEXT: dict[str, str] = {
+    # The shopper's widget
+    "widget.title": "Fragen zu diesem Produkt?",
+    "widget.greeting": "Hallo! Fragen Sie uns alles zu diesem Produkt – unser Team antwortet Ihnen hier.",
+    "widget.away_notice": (
+        "Unser Team ist gerade nicht erreichbar, eine Antwort kann also etwas dauern. "
+        "Hinterlassen Sie unten Ihre E-Mail-Adresse, dann antworten wir auch dort."
+    ),
+    "widget.online": "Wir sind online",
+    "widget.away": "Gerade nicht erreichbar",
+    "widget.open_chat": "Mit uns über dieses Produkt chatten",
+    "widget.close_chat": "Chat schließen",
+    "widget.unread_replies": "{count} ungelesene Antworten",
+    "widget.panel": "Produkt-Chat",
+    "widget.conversation": "Unterhaltung",
+    "widget.agent_typing": "{name} schreibt",
+    "widget.input_placeholder": "Nachricht schreiben…",
+    "widget.input_label": "Nachricht",
+    "widget.send": "Senden",
+    "widget.connection_lost": "Verbindung unterbrochen. Wird wiederhergestellt…",
+    "widget.details": "Ihre Angaben und Datenschutz",
+    "widget.profile_heading": "Ihre Angaben (freiwillig)",
+    "widget.name_placeholder": "Name",
+    "widget.name_label": "Ihr Name",
+    "widget.email_placeholder": "E-Mail",
+    "widget.email_label": "Ihre E-Mail-Adresse",
+    "widget.save_profile": "Speichern",
+    "widget.profile_saved": "Gespeichert. Wir verwenden diese Angaben für Ihre Chats.",
+    "widget.erase_question": "Diese Unterhaltung endgültig löschen?",
+    "widget.erase_confirm": "Löschen",
+    "widget.erase_keep": "Behalten",
+    "widget.erase": "Unterhaltung löschen",
+    "widget.no_chat": "Für dieses Produkt ist kein Chat verfügbar.",
+    # A message in the widget or the console
+    "message.read": "Gelesen",
+    "message.sent": "Gesendet",
+    "message.sending": "Wird gesendet…",
+    "message.not_sent": "Nicht gesendet.",
+    "message.retry": "Erneut senden",
+    "message.load_earlier": "Frühere Nachrichten laden",
+    # Staff sign-in
+    "login.title": "Anmeldung für Mitarbeitende",
+    "login.intro": "Beantworten Sie die Fragen Ihrer Kundschaft zu Ihren Produkten.",
+    "login.email": "E-Mail",
+    "login.password": "Passwort",
+    "login.submit": "Anmelden",
+    # The staff console
+    "console.title": "rxchat-Konsole",
+    "console.heading": "Unterhaltungen",
+    "console.unread": "{count} ungelesen",
+    "console.sound": "Ton",
+    "console.sound_hint": "Signalton, wenn Kundschaft schreibt",
+    "console.theme": "Zwischen hellem und dunklem Design wechseln",
+    "console.sign_out": "Abmelden",
+    "console.all_products": "Alle Produkte",
+    "console.filter_product": "Nach Produkt filtern",
+    "console.filter_status": "Nach Status filtern",
+    "console.status_open": "Offen",
+    "console.status_closed": "Geschlossen",
+    "console.status_all": "Alle",
+    "console.visitor": "Besucher {tag}",
+    "console.own_last_message": "Sie: {message}",
+    "console.closed_badge": "geschlossen",
+    "console.empty_inbox": "Hier gibt es noch keine Unterhaltungen.",
+    "console.show_more": "Mehr anzeigen",
+    "console.erased": "Die Kundin oder der Kunde hat diese Unterhaltung gelöscht.",
+    "console.choose": "Wählen Sie eine Unterhaltung aus dem Posteingang.",
+    "console.choose_first": "Wählen Sie zuerst eine Unterhaltung im Posteingang.",
+    "console.reopen": "Wieder öffnen",
+    "console.close": "Unterhaltung schließen",
+    "console.shopper_typing": "Kundin oder Kunde schreibt",
+    "console.reply_placeholder": "Antworten…",
+    "console.reply_label": "Antwort",
+    "console.send": "Senden",
+    "console.open_product": "Produktseite öffnen",
+    # Refusals
+    "error.refused": "Die Anfrage wurde abgelehnt.",
+    "error.invalid_input": "Diese Eingabe ist ungültig.",
+    "error.message_empty": "Bitte schreiben Sie eine Nachricht, bevor Sie senden.",
+    "error.message_too_long": ("Ihre Nachricht ist {length} Zeichen lang; erlaubt sind {limit}. Bitte kürzen Sie sie."),
+    "error.message_not_text": "Eine Nachricht muss Text sein.",
+    "error.message_not_unicode": "Eine Nachricht muss gültiger Unicode-Text sein.",
+    "error.idempotency_key": "Ein Idempotenzschlüssel hat höchstens {max} druckbare Zeichen.",
+    "error.product_not_found": "Dieses Produkt gibt es nicht.",
+    "error.session_not_found": "Diese Unterhaltung gibt es nicht oder sie ist abgelaufen.",
+    "error.not_signed_in": "Bitte melden Sie sich erneut an.",
+    "error.rate_limited": (
+        "Sie senden zu schnell. Bitte warten Sie {seconds} Sekunden und versuchen Sie es dann erneut."
+    ),
+    "error.too_many_sessions": (
+        "Aus Ihrem Netzwerk wurden zu viele Unterhaltungen begonnen. "
+        "Bitte versuchen Sie es in {minutes} Minuten erneut."
+    ),
+    "error.too_many_sign_ins": (
+        "Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie {seconds} Sekunden und versuchen Sie es dann erneut."
+    ),
+    "error.too_many_lookups": (
+        "Zu viele frühere Unterhaltungen wurden abgefragt. Bitte versuchen Sie es in {minutes} Minuten erneut."
+    ),
+    "error.email_invalid": "Das ist keine gültige E-Mail-Adresse.",
+    "error.name_too_long": "Ein Name hat höchstens {max} druckbare Zeichen.",
+    "error.status_invalid": "Eine Unterhaltung ist entweder offen oder geschlossen.",
+    "error.invalid_credentials": "Diese E-Mail-Adresse und dieses Passwort gehören zu keinem aktiven Mitarbeiterkonto.",
+    "error.agent_exists": "Ein Mitarbeiterkonto mit dieser E-Mail-Adresse gibt es bereits.",
+    "error.agent_not_found": "Es gibt kein Mitarbeiterkonto mit dieser E-Mail-Adresse.",
+    "error.agent_not_active": "Es gibt kein aktives Mitarbeiterkonto mit dieser E-Mail-Adresse.",
+    "error.password_too_short": "Ein Passwort braucht mindestens {min} Zeichen.",
+    "error.password_too_long": "Dieses Passwort ist zu lang.",
+    "error.display_name": "Ein Anzeigename hat 1 bis {max} Zeichen.",
+}
