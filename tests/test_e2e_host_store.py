@@ -78,6 +78,10 @@ def stock_panel(product_id: rx.Var[str]) -> rx.Component:
     return rx.text("Stock of ", product_id, ": 12", data_testid="host-stock")
 
 
+def orders_panel(product_id: rx.Var[str]) -> rx.Component:  # fails as the app is built
+    raise RuntimeError("the order service is down")
+
+
 shop_api = FastAPI()
 
 
@@ -90,7 +94,7 @@ app = rx.App(api_transformer=shop_api)
 app.add_page(index, route="/")
 app.add_page(item, route="/item/[product_id]")
 app.add_page(mug, route="/mugs/[sku]")
-rxchat.add_chat(app, products=find_product, console_panels=[stock_panel])
+rxchat.add_chat(app, products=find_product, console_panels=[orders_panel, stock_panel])
 """
 
 
@@ -193,6 +197,8 @@ def test_the_console_shows_the_hosts_product_its_page_and_panel(
     expect(context).to_contain_text("$12.00")
     expect(context.get_by_role("link", name="Open product page")).to_have_attribute("href", "/mugs/sku-200")
     expect(context.get_by_test_id("host-stock")).to_have_text("Stock of sku-200: 12")
+    # The panel whose function failed as the app was built shows a sentence in its place; the console works on.
+    expect(context.get_by_test_id("agent-panel-error")).to_have_text("This panel could not be shown.")
     console.reply("Sand and slate.")
     rxchat_widget.wait_for_reply("Sand and slate.")
 

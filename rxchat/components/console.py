@@ -1,5 +1,6 @@
 """The staff console: sign-in form, inbox, open thread, product context."""
 
+import logging
 from collections.abc import Callable, Sequence
 
 import reflex as rx
@@ -14,6 +15,8 @@ from rxchat.states.auth import AgentAuthState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
 from rxchat.states.inbox import ConversationRow, InboxState
 from rxchat.states.room import ConversationRoomState
+
+logger = logging.getLogger(__name__)
 
 
 def login_form(t: Texts) -> rx.Component:
@@ -289,6 +292,16 @@ def thread(t: Texts) -> rx.Component:
 ConsolePanel = Callable[[rx.Var[str]], rx.Component]
 
 
+def host_panel(panel: ConsolePanel, product_id: rx.Var[str], t: Texts) -> rx.Component:
+    """A host's panel that cannot break the console: one whose function fails as the app is built shows a
+    sentence in its place (and the error in the log), and the rest of the console works on."""
+    try:
+        return panel(product_id)
+    except Exception:
+        logger.exception("the console panel %s failed to build", getattr(panel, "__name__", repr(panel)))
+        return rx.text(t("console.panel_failed"), size="1", color=rx.color("gray", 11), data_testid="agent-panel-error")
+
+
 def product_context(t: Texts, panels: Sequence[ConsolePanel] = ()) -> rx.Component:
     """The product the open conversation is about, as the store's catalog describes it, and the host's
     panels for it (`add_chat(..., console_panels=...)`), all under `agent-product-context`."""
@@ -307,7 +320,7 @@ def product_context(t: Texts, panels: Sequence[ConsolePanel] = ()) -> rx.Compone
                 product.url != "",
                 rx.link(t("console.open_product"), href=product.url, size="1", is_external=True),
             ),
-            *(panel(product.id) for panel in panels),
+            *(host_panel(panel, product.id, t) for panel in panels),
             data_testid="agent-product-context",
             class_name="console-product",
         ),

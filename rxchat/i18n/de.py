@@ -75,6 +75,7 @@ TEXT: dict[str, str] = {
     "console.reply_label": "Antwort",
     "console.send": "Senden",
     "console.open_product": "Produktseite öffnen",
+    "console.panel_failed": "Dieser Bereich konnte nicht angezeigt werden.",
     # Refusals
     "error.refused": "Die Anfrage wurde abgelehnt.",
     "error.invalid_input": "Diese Eingabe ist ungültig.",

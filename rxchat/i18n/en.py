@@ -78,6 +78,7 @@ TEXT: dict[str, str] = {
     "console.reply_label": "Reply",
     "console.send": "Send",
     "console.open_product": "Open product page",
+    "console.panel_failed": "This panel could not be shown.",
     # Refusals: the sentences of rxchat.services.errors (the API gives these English ones)
     "error.refused": "The request was refused.",
     "error.invalid_input": "That input is not valid.",
