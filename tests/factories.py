@@ -3,8 +3,11 @@
 import asyncio
 import contextlib
 import json
+import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +84,24 @@ async def recorded_events() -> AsyncIterator[list[Event]]:
         yield events
     finally:
         publish.remove_publisher(events.append)
+
+
+def insert_legacy_conversation(database: Path, *, legacy_id: str, product_id: str, body: str) -> None:
+    """A conversation adopted from the original system's database, still under its old id, with one shopper
+    message: written straight into a served app's SQLite file, as the adopting migration left it."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLite stores UTC times here
+    with sqlite3.connect(database) as db:
+        cursor = db.execute(
+            "INSERT INTO product_chat_sessions (session_id, public_id, product_id, created_at, last_activity,"
+            " is_active, status, message_count, last_seq, agent_read_seq, shopper_seen_seq)"
+            " VALUES (?, ?, ?, ?, ?, 1, 'open', 1, 1, 0, 0)",
+            (legacy_id, secrets.token_hex(8), product_id, now, now),
+        )
+        db.execute(
+            "INSERT INTO product_chat_messages (session_id, seq, author, body, created_at)"
+            " VALUES (?, 1, 'shopper', ?, ?)",
+            (cursor.lastrowid, body, now),
+        )
 
 
 def browser_record(product_sessions: Any = None, *, global_id: str = "v" + "0" * 32, **extra: Any) -> str:

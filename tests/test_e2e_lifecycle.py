@@ -3,14 +3,13 @@
 import json
 import re
 import secrets
-import sqlite3
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+import factories
 from console_errors import watch_console_errors
 from rxchat.testing import ChatWidget, StaffAccount, StaffConsole
 from server import run_cli
@@ -70,19 +69,7 @@ def clock_moved(served_app, seconds: int):
 
 def insert_legacy_conversation(served_app, legacy_id: str, body: str) -> None:
     """A conversation adopted from the original system's database, still under its old id."""
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # how SQLite stores UTC times here
-    with sqlite3.connect(db_path(served_app)) as db:
-        cursor = db.execute(
-            "INSERT INTO product_chat_sessions (session_id, public_id, product_id, created_at, last_activity,"
-            " is_active, status, message_count, last_seq, agent_read_seq, shopper_seen_seq)"
-            " VALUES (?, ?, ?, ?, ?, 1, 'open', 1, 1, 0, 0)",
-            (legacy_id, secrets.token_hex(8), PRODUCT, now, now),
-        )
-        db.execute(
-            "INSERT INTO product_chat_messages (session_id, seq, author, body, created_at)"
-            " VALUES (?, 1, 'shopper', ?, ?)",
-            (cursor.lastrowid, body, now),
-        )
+    factories.insert_legacy_conversation(db_path(served_app), legacy_id=legacy_id, product_id=PRODUCT, body=body)
 
 
 def test_nothing_is_stored_until_the_chat_opens_then_the_record_follows_activity(

@@ -10,13 +10,13 @@ import json
 import secrets
 import sqlite3
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import socketio
 
+from factories import insert_legacy_conversation
 from rawsocket import HYDRATE, UPDATE_VARS, RawClient, page, product_page, run_async
 from rxchat.i18n import english
 from rxchat.services.agents import InvalidCredentials
@@ -298,19 +298,7 @@ def test_guessing_ids_of_the_original_system_is_capped(served_app):
         f"session_{1_700_000_000_000 + secrets.randbelow(10**9)}_{secrets.token_hex(4)}_fp{secrets.token_hex(3)}"
     )
     body = f"asked before the move {secrets.token_hex(4)}"
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with sqlite3.connect(database(served_app)) as db:
-        cursor = db.execute(
-            "INSERT INTO product_chat_sessions (session_id, public_id, product_id, created_at, last_activity,"
-            " is_active, status, message_count, last_seq, agent_read_seq, shopper_seen_seq)"
-            " VALUES (?, ?, ?, ?, ?, 1, 'open', 1, 1, 0, 0)",
-            (legacy_id, secrets.token_hex(8), PRODUCT, now, now),
-        )
-        db.execute(
-            "INSERT INTO product_chat_messages (session_id, seq, author, body, created_at)"
-            " VALUES (?, 1, 'shopper', ?, ?)",
-            (cursor.lastrowid, body, now),
-        )
+    insert_legacy_conversation(database(served_app), legacy_id=legacy_id, product_id=PRODUCT, body=body)
     guesses = [f"session_{1_700_000_000_000 + i}_{secrets.token_hex(4)}_fp{secrets.token_hex(3)}" for i in range(499)]
 
     async def attack() -> str:
