@@ -116,6 +116,13 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
         self.erased = False
         self.shopper_typing = self.agent_typing = False
 
+    def _resend_thread(self) -> None:
+        """Mark the thread changed again, so this tab's next update carries it. A message its own write added
+        to the room while the tab's previous update was being sent (a `yield` during a slow write) was
+        cleaned away with that update's changes, unsent: without this the sender would never see it."""
+        self.messages, self.recent = list(self.messages), list(self.recent)
+        self.last_shopper_seq, self.last_agent_seq = self.last_shopper_seq, self.last_agent_seq
+
     def _clear(self) -> None:
         self.messages, self.recent = [], []
         self.last_shopper_seq = self.last_agent_seq = 0

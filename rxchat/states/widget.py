@@ -328,8 +328,10 @@ class ChatWidgetState(EarlierPages, rx.State):
                     try:
                         done, _ = await asyncio.wait({write}, timeout=SENDING_SHOWN_AFTER_SECS)
                         if not done:
-                            yield
+                            yield  # Reflex sends this update and cleans the changes while the write goes on
                         posted = await write
+                        if not done and room._is_room_of(posted[0].public_id):
+                            room._resend_thread()  # what the write added meanwhile may have been cleaned unsent
                     except SessionNotFound:
                         pass  # it expired or was erased meanwhile: the record's, or a new one, below
                     finally:
