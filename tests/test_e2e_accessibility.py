@@ -12,6 +12,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 from rxchat.testing import ChatWidget, StaffAccount, StaffConsole
+from server import run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +60,27 @@ def test_the_console_with_a_conversation_open(
     rxchat_console.open_conversation(question, product_id=PRODUCT)
     expect(page.get_by_test_id("agent-thread").get_by_text(question)).to_be_visible()
     assert blocking_violations(page) == [], "the console with a conversation open"
+
+
+def test_the_closed_widget_with_an_unread_reply(
+    rxchat_widget: ChatWidget, rxchat_staff: StaffAccount, page: Page, served_app, scheme
+):
+    """The launcher's unread badge (white on red) reads at AA contrast too."""
+    question = f"Is the hip belt removable? {secrets.token_hex(3)}"
+    rxchat_widget.goto(f"{served_app.url}/products/{PRODUCT}")
+    rxchat_widget.open()
+    rxchat_widget.send(question)
+    rxchat_widget.close()
+    token = run_cli("create-api-token", "--email", rxchat_staff.email, env=served_app.env).strip()
+    staff = {"Authorization": f"Bearer {token}"}
+    listed = page.request.get(f"{served_app.url}/api/agent/conversations?product_id={PRODUCT}", headers=staff)
+    handle = next(c["conversation"] for c in listed.json()["conversations"] if question in c["last_message"])
+    replied = page.request.post(
+        f"{served_app.url}/api/agent/conversations/{handle}/messages", headers=staff, data={"content": "Yes, it is."}
+    )
+    assert replied.status == 201, replied.text()
+    expect(page.get_by_test_id("chat-unread-badge")).to_be_visible()
+    assert blocking_violations(page) == []
 
 
 def focused_test_id(page: Page) -> str:
