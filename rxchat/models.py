@@ -62,6 +62,8 @@ class ChatSession(RxchatTable, table=True):
     __table_args__ = (
         sa.Index("ix_chat_sessions_last_activity", "last_activity"),
         sa.Index("ix_chat_sessions_product_activity", "product_id", "last_activity"),
+        # Reports: the conversations started in a range of days, with their product.
+        sa.Index("ix_chat_sessions_created_product", "created_at", "product_id"),
         # Only sessions that never got a message, by age: how the sweeper finds the expired ones.
         sa.Index(
             "ix_chat_sessions_empty_created",
@@ -95,6 +97,10 @@ class ChatMessage(RxchatTable, table=True):
     __table_args__ = (
         sa.UniqueConstraint("session_id", "seq", name="uq_chat_messages_session_seq"),
         sa.UniqueConstraint("session_id", "client_key", name="uq_chat_messages_session_client_key"),
+        # Reports (services/reports.py): messages per day read a range of created_at; first response times
+        # read each conversation's first shopper and first agent message without touching the bodies.
+        sa.Index("ix_chat_messages_created", "created_at"),
+        sa.Index("ix_chat_messages_session_author_created", "session_id", "author", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -182,3 +188,24 @@ class ConversationSummary(BaseModel):
     last_author: str
     last_activity: str
     unread: int
+
+
+# A canned reply: a saved answer the whole staff shares (services/canned.py). `title_key` is the title
+# case-folded, unique, so "Shipping" and "shipping" cannot both exist; the console's `/` menu matches on it.
+class CannedReply(RxchatTable, table=True):
+    __tablename__ = "rxchat_canned_replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=80)
+    title_key: str = Field(max_length=80, unique=True, index=True)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# A canned reply as the console and the API show it.
+class CannedReplyPublic(BaseModel):
+    id: int
+    title: str
+    body: str
+    updated_at: str  # ISO 8601 UTC

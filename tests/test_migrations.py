@@ -17,7 +17,7 @@ from rxchat import migrations, models, schema
 from server import ROOT, base_env
 
 KEPT_TABLES = {"product_chat_sessions", "product_chat_messages"}  # the original system's names
-RXCHAT_TABLES = KEPT_TABLES | {"rxchat_products", "rxchat_agents", "rxchat_agent_credentials"}
+RXCHAT_TABLES = KEPT_TABLES | {"rxchat_products", "rxchat_agents", "rxchat_agent_credentials", "rxchat_canned_replies"}
 
 
 def schema_differences(sync_url: str) -> list:
