@@ -209,3 +209,65 @@ class CannedReplyPublic(BaseModel):
     title: str
     body: str
     updated_at: str  # ISO 8601 UTC
+
+
+# Email continuity (rxchat/services/email.py, docs/email.md). All three go with their conversation (ON DELETE
+# CASCADE): an erase or the expiry sweep removes pending emails and links too.
+
+
+# The shopper's own consent, given in the widget, to have this conversation's replies emailed to `email`.
+# `emailed_seq`: agent replies up to this seq are in an email already (queued or sent).
+class EmailSubscription(RxchatTable, table=True):
+    __tablename__ = "rxchat_email_subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("product_chat_sessions.id", ondelete="CASCADE"), nullable=False, unique=True
+        )
+    )
+    email: str = Field(max_length=254)
+    emailed_seq: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# A link sent in an email: only the SHA-256 of its random token is stored. `kind` resume: single use, expires;
+# `kind` unsubscribe: works until its conversation goes.
+class EmailToken(RxchatTable, table=True):
+    __tablename__ = "rxchat_email_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("product_chat_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    kind: str = Field(max_length=16)  # resume | unsubscribe
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    used_at: datetime | None = None
+
+
+# One reply email to send: the replies after `from_seq` up to `to_seq`. A sender claims it (`claimed_until`,
+# a lease) before sending, so across workers and instances each email is sent once.
+class EmailOutbox(RxchatTable, table=True):
+    __tablename__ = "rxchat_email_outbox"
+    __table_args__ = (sa.Index("ix_email_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("product_chat_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    email: str = Field(max_length=254)
+    from_seq: int
+    to_seq: int
+    status: str = Field(default="pending", max_length=16)  # pending | sent | skipped | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_until: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

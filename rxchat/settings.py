@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # The language of the console and of widgets not given `locale=` (rxchat/i18n: "en", "de", or one a host
     # added with rxchat.set_text).
     locale: str = "en"
+    # Email continuity (docs/email.md). Unset SMTP URL: no email is ever sent.
+    smtp_url: str | None = None  # smtp://[user:password@]host:port (smtps:// for TLS from the start)
+    mail_from: str = "rxchat <chat@localhost>"  # the From of reply emails
+    public_url: str = "http://localhost:3000"  # the base of links in emails
+    email_after_seconds: int = 60  # a reply the shopper has not seen by then is emailed (one email per burst)
+    emails_per_hour: int = 3  # at most this many emails per conversation per hour; later replies wait
 
     @property
     def sync_db_url(self) -> str:

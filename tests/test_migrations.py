@@ -18,6 +18,8 @@ from server import ROOT, base_env
 
 KEPT_TABLES = {"product_chat_sessions", "product_chat_messages"}  # the original system's names
 RXCHAT_TABLES = KEPT_TABLES | {"rxchat_products", "rxchat_agents", "rxchat_agent_credentials", "rxchat_canned_replies"}
+EMAIL_TABLES = {"rxchat_email_subscriptions", "rxchat_email_tokens", "rxchat_email_outbox"}
+RXCHAT_TABLES |= EMAIL_TABLES
 
 
 def schema_differences(sync_url: str) -> list:
