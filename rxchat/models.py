@@ -99,7 +99,7 @@ class ChatMessage(RxchatTable, table=True):
         sa.UniqueConstraint("session_id", "client_key", name="uq_chat_messages_session_client_key"),
         # Reports (services/reports.py): messages per day read a range of created_at; first response times
         # read each conversation's first shopper and first agent message without touching the bodies.
-        sa.Index("ix_chat_messages_created", "created_at"),
+        sa.Index("ix_chat_messages_created_author", "created_at", "author"),
         sa.Index("ix_chat_messages_session_author_created", "session_id", "author", "created_at"),
     )
 

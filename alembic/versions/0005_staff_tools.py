@@ -34,7 +34,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_rxchat_canned_replies_title_key", "rxchat_canned_replies", ["title_key"], unique=True)
     op.create_index("ix_chat_sessions_created_product", "product_chat_sessions", ["created_at", "product_id"])
-    op.create_index("ix_chat_messages_created", "product_chat_messages", ["created_at"])
+    op.create_index("ix_chat_messages_created_author", "product_chat_messages", ["created_at", "author"])
     op.create_index(
         "ix_chat_messages_session_author_created", "product_chat_messages", ["session_id", "author", "created_at"]
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_chat_messages_session_author_created", table_name="product_chat_messages")
-    op.drop_index("ix_chat_messages_created", table_name="product_chat_messages")
+    op.drop_index("ix_chat_messages_created_author", table_name="product_chat_messages")
     op.drop_index("ix_chat_sessions_created_product", table_name="product_chat_sessions")
     op.drop_index("ix_rxchat_canned_replies_title_key", table_name="rxchat_canned_replies")
     op.drop_table("rxchat_canned_replies")
