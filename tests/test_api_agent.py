@@ -614,9 +614,14 @@ async def test_openapi_declares_staff_routes_with_bearer_security(client):
         "/api/agent/conversations/{conversation}/messages",
         "/api/agent/conversations/{conversation}/close",
         "/api/agent/conversations/{conversation}/reopen",
+        # the staff tools (rxchat/api/staff_tools.py)
+        "/api/agent/canned-replies",
+        "/api/agent/canned-replies/{reply_id}",
+        "/api/agent/reports",
+        "/api/agent/reports.csv",
     }
     operations = [op for item in staff_paths.values() for op in item.values()]
-    assert len(operations) == 6
+    assert len(operations) == 6 + 7
     for operation in operations:
         assert operation["tags"] == ["staff"]
         assert operation["security"] == [{"StaffToken": []}]
