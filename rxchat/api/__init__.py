@@ -16,12 +16,13 @@ decide everything (validation of text, ids, expiry, rate limits) and publish liv
     shopper.py   /api/products/{product_id}/chat/sessions/...
     staff.py     /api/agent/... (bearer token)
     staff_tools.py  /api/agent/canned-replies, /api/agent/reports (bearer token): the staff tools
+    health.py    /api/health: database and Redis reachability, for proxies and orchestrators
 """
 
 from fastapi import FastAPI
 
 from rxchat import redaction
-from rxchat.api import errors, shopper, staff, staff_tools
+from rxchat.api import errors, health, shopper, staff, staff_tools
 from rxchat.api.deps import API_PREFIX
 from rxchat.api.guard import ApiGuard
 
@@ -44,6 +45,7 @@ def build_api() -> FastAPI:
     api.include_router(shopper.thread)
     api.include_router(staff.router)
     api.include_router(staff_tools.router)
+    api.include_router(health.router)
     errors.install(api)  # after the routers: its catch-all takes what they leave
     api.add_middleware(ApiGuard)
     return api
