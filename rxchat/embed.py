@@ -7,7 +7,8 @@ CATALOG = {"sku-100": rxchat.Product(id="sku-100", name="Harbor Kettle", price="
 
 app = rx.App()
 app.add_page(my_product_page, route="/item/[product_id]")   # the page renders rxchat.chat_widget()
-rxchat.add_chat(app, products=CATALOG.get)                  # styles, /api, /agent console, live delivery, sweeper
+rxchat.add_chat(app, products=CATALOG.get)                  # styles, /api, /agent console, live delivery, sweeper,
+                                                            # reply emails and the pages their links open
 """
 
 from collections.abc import Sequence
@@ -51,10 +52,11 @@ def add_chat(
     Each of `console_panels` takes the open conversation's product id (a Var) and returns a component shown
     beside the thread, under `agent-product-context`.
     """
-    from rxchat import redaction, schema, sweeper
+    from rxchat import emailer, redaction, schema, sweeper
     from rxchat.live.hub import LiveHub
     from rxchat.live.tabs import tabs
     from rxchat.pages import console as console_pages
+    from rxchat.pages import email_links as email_pages
     from rxchat.services import catalog
 
     catalog.use_source(products)
@@ -64,11 +66,13 @@ def add_chat(
         app.stylesheets.append(stylesheet)
     if console:
         console_pages.add_pages(app, panels=console_panels)
+    email_pages.add_pages(app)  # where the links of reply emails lead (docs/email.md)
     if api:
         app.api_transformer = _with_api(app.api_transformer, http_api())
     redaction.install()
     LiveHub(app, tabs).install()
     app.register_lifespan_task(sweeper.sweep_forever)
+    app.register_lifespan_task(emailer.send_forever)  # reply emails, when RXCHAT_SMTP_URL is set
     # `reflex db` imports the app, so this filters rxchat's tables out of the host's migrations.
     schema.hide_from_host_autogenerate()
 

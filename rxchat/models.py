@@ -227,6 +227,7 @@ class EmailSubscription(RxchatTable, table=True):
         )
     )
     email: str = Field(max_length=254)
+    locale: str = Field(default="en", max_length=16)  # the widget's language: the email's
     emailed_seq: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow)
 

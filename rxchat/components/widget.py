@@ -7,7 +7,6 @@ widget starts closed on every page load and stays open across reconnects.
 from typing import get_args
 
 import reflex as rx
-from reflex.experimental.client_state import ClientStateVar
 from reflex_components_core.core.banner import has_connection_errors
 from reflex_components_radix.themes.base import LiteralAccentColor
 
@@ -16,14 +15,13 @@ from rxchat.components.message import load_earlier_button, message_bubble, pendi
 from rxchat.components.reactions import on_new_reply, on_page_load, record_marker, replies_seen_marker, unread_marker
 from rxchat.i18n import Texts
 from rxchat.states.room import ConversationRoomState
-from rxchat.states.widget import INPUT_ID, ChatWidgetState
+from rxchat.states.widget import EMAIL_INPUT_ID, INPUT_ID, ChatWidgetState, chat_open
 
 TYPING_SIGNAL_MS = 1000  # at most one typing signal per second while typing (leading edge)
 POSITIONS = ("bottom-right", "bottom-left")  # the page corner of the launcher and panel (.chat-widget-<position>)
 # Radix accent colours a widget may take (`accent_color=`).
 ACCENT_COLORS = frozenset(get_args(LiteralAccentColor))
 
-chat_open = ClientStateVar.create("rxchat_chat_open", default=False)
 # Closing swaps the launcher for another button, which would leave focus nowhere: put it back on the
 # launcher (in the page, no round trip), so a keyboard user carries on where they opened the chat.
 FOCUS_LAUNCHER = "requestAnimationFrame(() => document.querySelector('[data-testid=\"chat-launcher\"]')?.focus())"
@@ -221,6 +219,7 @@ def profile_form(t: Texts) -> rx.Component:
                     default_value=ChatWidgetState.profile_email,
                     max_length=254,
                     data_testid="chat-email-input",
+                    id=EMAIL_INPUT_ID,
                     aria_label=t("widget.email_label"),
                     size="1",
                     width="100%",
@@ -234,6 +233,18 @@ def profile_form(t: Texts) -> rx.Component:
             rx.cond(
                 ChatWidgetState.profile_notice != "",
                 rx.text(ChatWidgetState.profile_notice, size="1", color=rx.color("green", 11)),
+            ),
+            rx.cond(
+                ChatWidgetState.profile_email != "",
+                rx.button(
+                    t("widget.remove_email"),
+                    type="button",
+                    size="1",
+                    variant="ghost",
+                    color_scheme="gray",
+                    on_click=ChatWidgetState.remove_email,
+                    data_testid="chat-email-remove",
+                ),
             ),
             spacing="1",
             width="100%",

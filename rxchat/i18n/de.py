@@ -28,6 +28,12 @@ TEXT: dict[str, str] = {
     "widget.email_label": "Ihre E-Mail-Adresse",
     "widget.save_profile": "Speichern",
     "widget.profile_saved": "Gespeichert. Wir verwenden diese Angaben für Ihre Chats.",
+    "widget.email_note": (
+        "Antworten wir, während Sie nicht hier sind, schicken wir Ihnen die Antwort und einen Link zurück zu diesem "
+        "Chat per E-Mail."
+    ),
+    "widget.remove_email": "Meine E-Mail-Adresse entfernen",
+    "widget.email_removed": "Ihre E-Mail-Adresse ist entfernt. Wir schreiben Ihnen keine E-Mails zu Ihren Chats.",
     "widget.erase_question": "Diese Unterhaltung endgültig löschen?",
     "widget.erase_confirm": "Löschen",
     "widget.erase_keep": "Behalten",
@@ -66,6 +72,7 @@ TEXT: dict[str, str] = {
     "console.empty_inbox": "Hier gibt es noch keine Unterhaltungen.",
     "console.show_more": "Mehr anzeigen",
     "console.erased": "Die Kundin oder der Kunde hat diese Unterhaltung gelöscht.",
+    "console.emailed": "Die Kundin oder der Kunde war nicht da; die Antworten gingen per E-Mail hinaus.",
     "console.choose": "Wählen Sie eine Unterhaltung aus dem Posteingang.",
     "console.choose_first": "Wählen Sie zuerst eine Unterhaltung im Posteingang.",
     "console.reopen": "Wieder öffnen",
@@ -169,3 +176,22 @@ TEXT: dict[str, str] = {
         "Teams nach der ersten Nachricht des Kunden."
     ),
 }
+    # Email continuity: the resume and unsubscribe pages, and the reply email (docs/email.md)
+    "resume.title": "Ihre Unterhaltung",
+    "resume.opening": "Ihre Unterhaltung wird geöffnet…",
+    "resume.error": (
+        "Dieser Link ist abgelaufen oder wurde schon benutzt. Links in unseren E-Mails gelten einmal und 7 Tage lang. "
+        "Sie können uns weiterhin auf der Produktseite fragen."
+    ),
+    "resume.to_product": "Zum Produkt",
+    "unsubscribe.title": "E-Mails zu Ihrem Chat",
+    "unsubscribe.question": "Keine E-Mails mehr zu dieser Unterhaltung?",
+    "unsubscribe.confirm": "E-Mails abbestellen",
+    "unsubscribe.done": "Erledigt. Wir schreiben Ihnen zu dieser Unterhaltung keine E-Mails mehr.",
+    "unsubscribe.error": "Dieser Link gilt nicht mehr. Es gibt keine E-Mails abzubestellen.",
+    "email.subject": "Ihre Frage zu {product}: wir haben geantwortet",
+    "email.intro": "Sie haben uns zu {product} gefragt. Hier ist unsere Antwort:",
+    "email.continue": "Unterhaltung fortsetzen",
+    "email.link_note": "Der Link gilt einmal, in jedem Browser, 7 Tage lang.",
+    "email.product_page": "Zur Produktseite",
+    "email.unsubscribe": "Keine E-Mails mehr zu dieser Unterhaltung",

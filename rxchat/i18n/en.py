@@ -31,6 +31,9 @@ TEXT: dict[str, str] = {
     "widget.email_label": "Your email",
     "widget.save_profile": "Save",
     "widget.profile_saved": "Saved. We'll use these details for your chats.",
+    "widget.email_note": "If we answer while you're away, we'll email you the reply and a link back to this chat.",
+    "widget.remove_email": "Remove my email",
+    "widget.email_removed": "Your email is removed. We won't email you about your chats.",
     "widget.erase_question": "Erase this conversation for good?",
     "widget.erase_confirm": "Erase",
     "widget.erase_keep": "Keep",
@@ -69,6 +72,7 @@ TEXT: dict[str, str] = {
     "console.empty_inbox": "No conversations here yet.",
     "console.show_more": "Show more",
     "console.erased": "The shopper erased this conversation.",
+    "console.emailed": "The shopper was away, so the replies were emailed to them.",
     "console.choose": "Choose a conversation from the inbox.",
     "console.choose_first": "Choose a conversation in the inbox first.",
     "console.reopen": "Reopen",
@@ -164,3 +168,22 @@ TEXT: dict[str, str] = {
         "after the shopper's first message."
     ),
 }
+    # Email continuity: the resume and unsubscribe pages, and the reply email (docs/email.md)
+    "resume.title": "Your conversation",
+    "resume.opening": "Opening your conversation…",
+    "resume.error": (
+        "This link has expired or was used already. Links in our emails work once and for 7 days. "
+        "You can still ask us on the product page."
+    ),
+    "resume.to_product": "Go to the product",
+    "unsubscribe.title": "Emails about your chat",
+    "unsubscribe.question": "Stop emails about this conversation?",
+    "unsubscribe.confirm": "Stop emails",
+    "unsubscribe.done": "Done. We won't email you about this conversation again.",
+    "unsubscribe.error": "This link is not valid any more. There are no emails to stop.",
+    "email.subject": "Your question about {product}: we replied",
+    "email.intro": "You asked us about {product}. Here is our answer:",
+    "email.continue": "Continue the conversation",
+    "email.link_note": "The link works once, in any browser, for 7 days.",
+    "email.product_page": "The product page",
+    "email.unsubscribe": "Stop emails about this conversation",

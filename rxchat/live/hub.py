@@ -60,7 +60,7 @@ def route(event: events.Event) -> Route:
             return Route(room=True, inbox=True, shopper_wrote=event.message.author == "shopper")
         case events.ReadMarked() | events.StatusChanged() | events.ConversationErased():
             return Route(room=True, inbox=True)
-        case events.Typing():
+        case events.Typing() | events.RepliesEmailed():
             return Route(room=True, inbox=False)
         case events.ConversationStarted():
             return Route(room=False, inbox=True)
@@ -82,6 +82,9 @@ def apply_to_room(room: ConversationRoomState, event: events.Event, now: float) 
             room.erased = True
         case events.Typing():
             room._set_typing(event.side, now + TYPING_TTL_SECS, event.agent_name)
+        case events.RepliesEmailed():
+            if event.emailed_seq > room.emailed_seq:
+                room.emailed_seq = event.emailed_seq
 
 
 class LiveHub:

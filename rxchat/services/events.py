@@ -58,4 +58,12 @@ class Typing:
     agent_name: str = ""
 
 
-Event = MessagePosted | ConversationStarted | ConversationErased | ReadMarked | StatusChanged | Typing
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepliesEmailed:
+    """The shopper was away: agent replies up to `emailed_seq` were emailed to them (rxchat/services/email.py)."""
+
+    conversation: str
+    emailed_seq: int
+
+
+Event = MessagePosted | ConversationStarted | ConversationErased | ReadMarked | StatusChanged | Typing | RepliesEmailed

@@ -12,7 +12,7 @@ import reflex as rx
 from rxchat import db, i18n, live_keys, reflex_internals
 from rxchat.live.tabs import tabs
 from rxchat.models import Product
-from rxchat.services import catalog, chat, ids, signals, staff
+from rxchat.services import catalog, chat, email, ids, signals, staff
 from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import ConversationRow, InboxState, read_shared_inbox, to_rows
@@ -170,6 +170,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         self.selected_product = product_view(product)
         self._start_earlier(newest_first, before)
         room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
+                emailed_seq = await email.emailed_seq(s, chat_id=chat_session.id or 0)
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
 
@@ -183,6 +184,8 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             # One statement checks the sign-in and the conversation and moves the mark (as a reply does).
             if agent is not None and await staff.mark_read_signed_in(
                 s, conversation=self.selected, sign_in_token=self.auth_token, agent_id=agent.id
+        if room.emailed_seq != emailed_seq:
+            room.emailed_seq = emailed_seq
             ):
                 return
         # Nothing marked: read already, or signed out, or the conversation is gone. The full checks say which.

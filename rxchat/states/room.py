@@ -81,6 +81,7 @@ class ConversationRoomState(SendsChangesOnce, rx.SharedState):
     shopper_typing: bool = False
     agent_typing: bool = False
     typing_agent_name: str = ""
+    emailed_seq: int = 0  # agent replies up to here were emailed to the shopper (the console's notice)
     # When each side's typing indicator lapses (epoch seconds); kept here so any worker can clear it.
     _shopper_typing_until: float = 0.0
     _agent_typing_until: float = 0.0

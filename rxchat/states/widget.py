@@ -12,12 +12,13 @@ import logging
 import uuid
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
 
 from rxchat import db, i18n, reflex_internals
 from rxchat.clock import iso, utcnow
 from rxchat.live.tabs import tabs
 from rxchat.models import ChatSession, MessagePublic
-from rxchat.services import chat, ids, lifecycle, profile, record, seen, signals
+from rxchat.services import chat, email, ids, lifecycle, profile, record, seen, signals
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited, SessionNotFound
 from rxchat.settings import settings
 from rxchat.states.inputs import clear_if_unchanged
@@ -26,8 +27,12 @@ from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages,
 logger = logging.getLogger(__name__)
 
 INPUT_ID = "chat-input"
+EMAIL_INPUT_ID = "rxchat-email-input"
 INPUT_LIMIT_FACTOR = 4  # the input takes this many times the limit, so nothing is cut silently
 SENDING_SHOWN_AFTER_SECS = 0.05  # a write slower than this shows the message as `sending` meanwhile
+
+# Whether the panel is open: it lives in the browser (components/widget.py); a resume link opens it from here.
+chat_open = ClientStateVar.create("rxchat_chat_open", default=False)
 
 
 @dataclasses.dataclass
@@ -52,6 +57,9 @@ class ChatWidgetState(EarlierPages, rx.State):
     pending: list[PendingMessage] = []
     error: str = ""
     product_name: str = ""
+    # A resume link (rxchat/states/email_links.py) put this product's conversation into the record: the widget on
+    # its page opens on the thread once, then clears it.
+    _resume_open: str = ""
 
     _session_id: str = ""
     _public_id: str = ""
@@ -110,8 +118,9 @@ class ChatWidgetState(EarlierPages, rx.State):
         self._widget_product_id = product_id
         if not product_id and self._loaded_by_route == self._page_key():
             self._loaded_by_route = ""  # on_page_load has just loaded this page
-            return
+            return self._open_if_resumed()
         await self._load_page()
+        return self._open_if_resumed()
 
     @rx.event
     async def on_page_load(self):
@@ -120,6 +129,7 @@ class ChatWidgetState(EarlierPages, rx.State):
         self._widget_product_id = ""  # a route's load is for a widget that reads the route
         self._loaded_by_route = self._page_key()
         await self._load_page()
+        return self._open_if_resumed()
 
     def _page_key(self) -> str:
         return f"{self.router.session.session_id} {self.rx_router_page.raw_path}"
@@ -393,6 +403,8 @@ class ChatWidgetState(EarlierPages, rx.State):
             customer_email=prefs.get("email"),
             client_address=self.router.session.client_ip or None,
         )
+        if prefs.get("email"):  # saved by the shopper in this widget: replies may be emailed there
+            await email.subscribe(s, chat_session=chat_session, email=prefs["email"], locale=self._email_locale())
         await self._join(s, chat_session)
         return chat_session
 
@@ -426,7 +438,7 @@ class ChatWidgetState(EarlierPages, rx.State):
         """Remember name and email across products and visits; attach them to this conversation."""
         self._use_locale(form_data.get("locale"))
         try:
-            name, email = profile.clean_profile(form_data.get("name", ""), form_data.get("email", ""))
+            name, address = profile.clean_profile(form_data.get("name", ""), form_data.get("email", ""))
         except InvalidInput as refused:
             self.error, self.profile_notice = self._refusal(refused), ""
             return
@@ -434,22 +446,76 @@ class ChatWidgetState(EarlierPages, rx.State):
         data["userPreferences"] = {
             **{k: v for k, v in data["userPreferences"].items() if k == "theme"},
             **({"name": name} if name else {}),
-            **({"email": email} if email else {}),
+            **({"email": address} if address else {}),
         }
         async with db.session() as s:
             chat_session = await self._session(s)
             if chat_session is not None:
-                await profile.update_customer(s, chat_session=chat_session, name=name, email=email)
+                await profile.update_customer(s, chat_session=chat_session, name=name, email=address)
+                if address:
+                    await email.subscribe(s, chat_session=chat_session, email=address, locale=self._email_locale())
+                else:
+                    await email.remove(s, chat_id=chat_session.id or 0)
                 entry = data["productSessions"].get(record.product_key(self._current_product_id()))
                 if entry is not None:
-                    for field, value in (("customerName", name), ("customerEmail", email)):
+                    for field, value in (("customerName", name), ("customerEmail", address)):
                         if value:
                             entry[field] = value
                         else:
                             entry.pop(field, None)
         self._save_record(data)
-        self.profile_name, self.profile_email = name or "", email or ""
-        self.error, self.profile_notice = "", self._text("widget.profile_saved")
+        self.profile_name, self.profile_email = name or "", address or ""
+        notice = self._text("widget.profile_saved")
+        if address and email.is_enabled():
+            notice += " " + self._text("widget.email_note")
+        self.error, self.profile_notice = "", notice
+
+    def _email_locale(self) -> str:
+        return i18n.resolve_locale(self._locale or None)
+
+    @rx.event
+    async def remove_email(self):
+        """Forget the saved email: in this browser, on its conversations, and no more emails to it."""
+        data = self._load_record()
+        removed = data["userPreferences"].pop("email", None) or self.profile_email
+        async with db.session() as s:
+            for entry in data["productSessions"].values():
+                entry.pop("customerEmail", None)
+                chat_session = await chat.find_session(s, session_id=entry["sessionId"])
+                if chat_session is not None:
+                    await email.remove(s, chat_id=chat_session.id or 0)
+                    if chat_session.customer_email:
+                        await profile.update_customer(
+                            s, chat_session=chat_session, name=chat_session.customer_name, email=None
+                        )
+        self._save_record(data)
+        self.profile_email = ""
+        self.error, self.profile_notice = "", self._text("widget.email_removed")
+        return clear_if_unchanged(EMAIL_INPUT_ID, removed)
+
+    def _resume(self, *, session_id: str, product_id: str, created_at: str, message_count: int) -> None:
+        """A resume link gave this browser the conversation about `product_id`: into the record, as a first
+        message would put it (the server checks the id on every use, as for any record)."""
+        data = self._load_record()
+        entry = data["productSessions"].get(record.product_key(product_id)) or {}
+        entry.update(
+            sessionId=session_id,
+            productId=product_id,
+            createdAt=created_at,
+            lastActivity=iso(utcnow()),
+            messageCount=message_count,
+            isActive=True,
+        )
+        data["productSessions"][record.product_key(product_id)] = entry
+        self._save_record(data)
+        self._resume_open = product_id
+
+    def _open_if_resumed(self):
+        """On the product page a resume link led to, open the panel on the thread (once)."""
+        if not self._resume_open or self._resume_open != self._current_product_id():
+            return None
+        self._resume_open = ""
+        return chat_open.push(True)
 
     @rx.event
     def remember_theme(self, current: str):

@@ -1,0 +1,280 @@
+"""Email continuity as a specification: the links' tokens, the outbox rule, sending once, retrying, rate limits,
+consent, erase. A real SMTP server (aiosmtpd, tests/smtp_sink.py) receives what rxchat sends.
+"""
+
+import asyncio
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from factories import DEMO_PRODUCT, OTHER_PRODUCT, make_messages, make_session, recorded_events, second_session
+from rxchat.clock import utcnow
+from rxchat.models import EmailOutbox, EmailSubscription, EmailToken
+from rxchat.services import chat, email, email_links, mailer, seen
+from rxchat.services.events import RepliesEmailed
+from rxchat.settings import settings
+from server import free_port
+from smtp_sink import SmtpSink, html_of, text_of
+
+SHOPPER = "ada@example.com"
+
+
+@pytest.fixture
+def sink(monkeypatch):
+    """A running SMTP server, rxchat set to send to it, replies due at once, links under a known base."""
+    server = SmtpSink().start()
+    monkeypatch.setattr(settings, "smtp_url", server.url)
+    monkeypatch.setattr(settings, "email_after_seconds", 0)
+    monkeypatch.setattr(settings, "public_url", "https://shop.example")
+    yield server
+    server.stop()
+
+
+async def subscribed(db, *, product_id: str = DEMO_PRODUCT):
+    chat_session = await make_session(db, product_id=product_id)
+    await make_messages(db, chat_session, 1)  # the shopper's question
+    await email.subscribe(db, chat_session=chat_session, email=SHOPPER)
+    return chat_session
+
+
+async def reply(db, chat_session, body: str) -> None:
+    await chat.post_message(db, chat=chat_session, author="agent", agent_name="Grace", body=body)
+
+
+async def count(db, model) -> int:
+    return (await db.exec(select(func.count()).select_from(model))).one()
+
+
+# --- the resume token ----------------------------------------------------------------------------------------
+
+
+async def test_a_resume_token_is_stored_only_as_its_hash(db):
+    chat_session = await make_session(db)
+
+    token, _ = await email_links.issue(db, chat_id=chat_session.id, kind=email_links.RESUME)
+
+    stored = (await db.exec(select(EmailToken))).one()
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in stored.token_hash and len(token) >= 43
+
+
+async def test_a_resume_token_gives_its_own_conversation_once(db):
+    mine, other = await make_session(db), await make_session(db, product_id=OTHER_PRODUCT)
+    token, _ = await email_links.issue(db, chat_id=mine.id, kind=email_links.RESUME)
+
+    first = await email_links.redeem_resume(db, token=token)
+    again = await email_links.redeem_resume(db, token=token)
+
+    assert (first.session_id, first.product_id) == (mine.session_id, DEMO_PRODUCT)
+    assert first.session_id != other.session_id
+    assert again.session_id is None and again.product_id == DEMO_PRODUCT  # the way back to the product only
+
+
+async def test_a_resume_token_expires_after_seven_days(db, monkeypatch):
+    chat_session = await make_session(db)
+    await make_messages(db, chat_session, 1)
+    token, _ = await email_links.issue(db, chat_id=chat_session.id, kind=email_links.RESUME)
+    later = utcnow() + email_links.RESUME_TTL + timedelta(seconds=1)
+    monkeypatch.setattr(email_links, "utcnow", lambda: later)
+
+    assert (await email_links.redeem_resume(db, token=token)).session_id is None
+
+
+@pytest.mark.parametrize("token", ["", "short", "x" * 43 + "/", None, 42, "A" * 43])
+async def test_an_unknown_or_malformed_token_reveals_nothing(db, token):
+    await make_session(db)
+
+    assert await email_links.redeem_resume(db, token=token) == email_links.Resumed(None, None)
+
+
+async def test_an_unsubscribe_token_does_not_resume(db):
+    chat_session = await make_session(db)
+    token, _ = await email_links.issue(db, chat_id=chat_session.id, kind=email_links.UNSUBSCRIBE)
+
+    assert (await email_links.redeem_resume(db, token=token)).session_id is None
+
+
+# --- the outbox rule -----------------------------------------------------------------------------------------
+
+
+async def test_an_unseen_burst_of_replies_is_one_email_with_the_replies_and_links(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Yes, it fits a 2-person tent.")
+    await reply(db, chat_session, "And it ships tomorrow.")
+
+    with_events = recorded_events()
+    async with with_events as published:
+        assert await email.run_once(db, send=mailer.send) == 1
+    assert await email.run_once(db, send=mailer.send) == 0
+
+    [message] = sink.to(SHOPPER)
+    body, html = text_of(message), html_of(message)
+    assert "Aurora" in message["Subject"]
+    assert "Yes, it fits a 2-person tent." in body and "And it ships tomorrow." in body
+    assert "ships tomorrow" in html and "Grace" in body
+    assert "https://shop.example/chat/resume/" in body and "https://shop.example/chat/unsubscribe/" in body
+    assert message["List-Unsubscribe"].startswith("<https://shop.example/chat/unsubscribe/")
+    assert chat_session.session_id not in message.as_string()
+    assert [e for e in published if isinstance(e, RepliesEmailed)] == [
+        RepliesEmailed(conversation=chat_session.public_id, emailed_seq=3)
+    ]
+
+
+async def test_the_link_in_the_email_resumes_the_conversation(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Here you go.")
+    await email.run_once(db, send=mailer.send)
+    link = next(word for word in text_of(sink.to(SHOPPER)[0]).split() if "/chat/resume/" in word)
+
+    resumed = await email_links.redeem_resume(db, token=link.rsplit("/", 1)[1])
+
+    assert resumed.session_id == chat_session.session_id
+
+
+async def test_a_reply_seen_in_time_sends_nothing(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Answered while you watched.")
+    await seen.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id)
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    assert sink.messages == []
+
+
+async def test_a_reply_is_not_emailed_before_its_time(db, sink, monkeypatch):
+    monkeypatch.setattr(settings, "email_after_seconds", 60)
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Too soon to email.")
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    later = utcnow() + timedelta(seconds=61)
+    assert await email.queue_due(db, now=later) == 1
+
+
+async def test_replies_seen_after_queuing_are_not_sent(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Seen just in time.")
+    assert await email.queue_due(db) == 1
+    await seen.mark_seen_by_session(db, product_id=DEMO_PRODUCT, session_id=chat_session.session_id)
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    assert sink.messages == []
+    assert (await db.exec(select(EmailOutbox.status))).all() == ["skipped"]
+
+
+async def test_an_address_not_saved_in_the_widget_gets_nothing(db, sink):
+    chat_session = await make_session(db, customer_email=SHOPPER)  # given to the HTTP API, say
+    await reply(db, chat_session, "Nobody consented to this email.")
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    assert sink.messages == []
+
+
+async def test_two_senders_on_one_database_send_one_email(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Only once, please.")
+
+    async with second_session(db) as other:
+        sent = await asyncio.gather(email.run_once(db, send=mailer.send), email.run_once(other, send=mailer.send))
+
+    assert sorted(sent) == [0, 1]
+    assert len(sink.to(SHOPPER)) == 1
+
+
+async def test_smtp_down_then_up_delivers_the_email_once(db, monkeypatch, caplog):
+    port = free_port()
+    monkeypatch.setattr(settings, "smtp_url", f"smtp://127.0.0.1:{port}")  # nothing listens there yet
+    monkeypatch.setattr(settings, "email_after_seconds", 0)
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Sent once SMTP is back.")
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    job = (await db.exec(select(EmailOutbox))).one()
+    assert (job.status, job.attempts) == ("pending", 1) and job.last_error
+    assert "retrying" in caplog.text
+    assert await count(db, EmailToken) == 0  # the links of the failed attempt were withdrawn
+
+    sink = SmtpSink(port).start()
+    try:
+        await asyncio.sleep(email.BACKOFF_FIRST_SECS + 0.1)  # the first backoff
+        assert await email.run_once(db, send=mailer.send) == 1
+        assert await email.run_once(db, send=mailer.send) == 0
+        assert len(sink.to(SHOPPER)) == 1
+    finally:
+        sink.stop()
+
+
+async def test_a_send_that_keeps_failing_is_kept_as_failed_and_logged(db, sink, monkeypatch, caplog):
+    monkeypatch.setattr(email, "MAX_ATTEMPTS", 1)
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "This one cannot go.")
+
+    async def refused(_email):
+        raise ConnectionRefusedError("no route")
+
+    await email.run_once(db, send=refused)
+
+    job = (await db.exec(select(EmailOutbox))).one()
+    assert job.status == "failed" and "ConnectionRefusedError" in job.last_error
+    assert "given up" in caplog.text
+
+
+async def test_at_most_the_hourly_limit_of_emails_per_conversation(db, sink, monkeypatch):
+    monkeypatch.setattr(settings, "emails_per_hour", 2)
+    chat_session = await subscribed(db)
+    for n in range(3):
+        await reply(db, chat_session, f"burst {n}")
+        await email.run_once(db, send=mailer.send)
+
+    assert len(sink.to(SHOPPER)) == 2
+    later = utcnow() + timedelta(hours=1, seconds=1)
+    assert await email.queue_due(db, now=later) == 1  # the third burst waited for the next hour
+
+
+# --- consent, unsubscribe, erase ---------------------------------------------------------------------------------
+
+
+async def test_removing_the_email_stops_pending_emails(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Never mind.")
+    await email.queue_due(db)
+
+    await email.remove(db, chat_id=chat_session.id)
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    assert (await count(db, EmailOutbox), await count(db, EmailSubscription)) == (0, 0)
+
+
+async def test_the_unsubscribe_link_stops_later_emails(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "First reply.")
+    await email.run_once(db, send=mailer.send)
+    link = next(word for word in text_of(sink.to(SHOPPER)[0]).split() if "/chat/unsubscribe/" in word)
+
+    assert await email.unsubscribe(db, token=link.rsplit("/", 1)[1]) is True
+    await reply(db, chat_session, "Second reply.")
+
+    assert await email.run_once(db, send=mailer.send) == 0
+    assert len(sink.to(SHOPPER)) == 1
+    assert await email.unsubscribe(db, token="A" * 43) is False
+
+
+async def test_erasing_a_conversation_removes_its_pending_emails_and_links(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Erase me.")
+    await email.queue_due(db)
+    await email_links.issue(db, chat_id=chat_session.id, kind=email_links.RESUME)
+
+    await chat.delete_session(db, chat=chat_session)
+
+    assert [await count(db, m) for m in (EmailOutbox, EmailSubscription, EmailToken)] == [0, 0, 0]
+
+
+def test_smtp_url_gives_host_port_and_credentials():
+    assert mailer.smtp_options("smtp://bob:s%40cret@mail.example:2525") == {
+        "hostname": "mail.example", "port": 2525, "use_tls": False, "username": "bob", "password": "s@cret",
+    }  # fmt: skip
+    assert mailer.smtp_options("smtps://mail.example")["port"] == 465
+    with pytest.raises(ValueError):
+        mailer.smtp_options("http://mail.example")
