@@ -20,6 +20,12 @@ from rxchat.settings import settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers wait this long for the lock before failing
 
+# What a database that cannot be reached raises (refused, dropped, timed out), for callers that then say so
+# instead of failing with a traceback; the typed text is theirs to keep.
+UNAVAILABLE: tuple[type[BaseException], ...] = (sa.exc.SQLAlchemyError, OSError, TimeoutError)
+# A connection attempt to a database that does not answer gives up after this, not the driver's 60 s.
+CONNECT_TIMEOUT_SECS = 5
+
 _engines: dict[str, AsyncEngine] = {}
 _makers: dict[str, async_sessionmaker[AsyncSession]] = {}
 T = TypeVar("T")
@@ -42,7 +48,9 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"timeout": CONNECT_TIMEOUT_SECS}
+    )
 
 
 def get_engine(url: str | None = None) -> AsyncEngine:

@@ -68,11 +68,11 @@ def nginx_binary() -> str:
     return found
 
 
-def nginx_config(listen: int, upstreams: list[int]) -> str:
-    """deploy/nginx.conf as shipped, with its listen port and upstream servers replaced."""
+def nginx_config(listen: int, upstreams: list[int], options: str = "max_fails=1 fail_timeout=10s") -> str:
+    """deploy/nginx.conf as shipped, with its listen port and upstream servers (and their options) replaced."""
     text = NGINX_CONF.read_text()
     text, listens = re.subn(r"listen \d+;", f"listen 127.0.0.1:{listen};", text)
-    servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in upstreams)
+    servers = "\n".join(f"        server 127.0.0.1:{port} {options};" for port in upstreams)
     text, blocks = re.subn(r"(?m)^        server 127\.0\.0\.1:\d+ .*;\n(?:        server 127\.0\.0\.1:\d+ .*;\n)*",
                            servers + "\n", text)  # fmt: skip
     assert listens == 1 and blocks == 1, "deploy/nginx.conf no longer has the listen and upstream lines expected"
@@ -82,17 +82,17 @@ def nginx_config(listen: int, upstreams: list[int]) -> str:
 class Nginx:
     """nginx run with deploy/nginx.conf under a prefix of the test's own, on `port`, before `upstreams`."""
 
-    def __init__(self, prefix: Path, port: int, upstreams: list[int]):
+    def __init__(self, prefix: Path, port: int, upstreams: list[int], options: str = "max_fails=1 fail_timeout=10s"):
         self.prefix, self.port = prefix, port
         for folder in ("logs", "tmp"):
             (prefix / folder).mkdir(parents=True, exist_ok=True)
         self.conf = prefix / "nginx.conf"
-        self.conf.write_text(nginx_config(port, upstreams))
+        self.conf.write_text(nginx_config(port, upstreams, options))
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"http://localhost:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "Nginx":
         command = [nginx_binary(), "-p", str(self.prefix), "-c", str(self.conf), "-g", "daemon off;"]
@@ -144,6 +144,13 @@ class TcpProxy:
         _wait_for_port(self.port, up=False)
 
     stop = cut
+
+    def refuse_new(self) -> None:
+        """New connections are refused; those relayed now go on (`restore()` accepts again)."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        _wait_for_port(self.port, up=False)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:

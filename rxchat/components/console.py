@@ -195,6 +195,7 @@ def inbox(t: Texts) -> rx.Component:
                 ),
             ),
             rx.cond(own_view, on_inbox_change()),
+            refusal(AgentConsoleState.load_error, "agent-load-error"),
             data_testid="agent-inbox",
             class_name="inbox-list",
         ),

@@ -83,6 +83,12 @@ TEXT: dict[str, str] = {
     "console.send": "Senden",
     "console.open_product": "Produktseite öffnen",
     "console.panel_failed": "Dieser Bereich konnte nicht angezeigt werden.",
+    "console.load_failed": (
+        "Die Konsole kann gerade nicht laden: Der Server erreicht seine Datenbank nicht. Bitte gleich neu laden."
+    ),
+    "console.reply_failed": (
+        "Ihre Antwort wurde nicht gesendet: Der Server erreicht seine Datenbank nicht. Mit Senden erneut versuchen."
+    ),
     # Refusals
     "error.refused": "Die Anfrage wurde abgelehnt.",
     "error.invalid_input": "Diese Eingabe ist ungültig.",

@@ -83,6 +83,10 @@ TEXT: dict[str, str] = {
     "console.send": "Send",
     "console.open_product": "Open product page",
     "console.panel_failed": "This panel could not be shown.",
+    "console.load_failed": (
+        "The console cannot load right now: the server cannot reach its database. Reload in a moment."
+    ),
+    "console.reply_failed": "Your reply was not sent: the server cannot reach its database. Press Send to try again.",
     # Refusals: the sentences of rxchat.services.errors (the API gives these English ones)
     "error.refused": "The request was refused.",
     "error.invalid_input": "That input is not valid.",

@@ -5,6 +5,7 @@ the statement that stores it); a signed-out caller is sent to the sign-in page
 and nothing is read or changed.
 """
 
+import logging
 import uuid
 
 import reflex as rx
@@ -20,6 +21,8 @@ from rxchat.states.inputs import clear_if_unchanged
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
+
+logger = logging.getLogger(__name__)
 
 REPLY_INPUT_ID = "agent-reply-input"
 
@@ -41,6 +44,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     selected_product: ProductView = ProductView()
     erased: bool = False
     reply_error: str = ""
+    load_error: str = ""  # the console could not read its inbox (the database is unreachable)
     # This browser's choice: chime when a shopper writes (components/sound.py). Off until turned on.
     sound: str = rx.LocalStorage("off", name="rxchat_console_sound")
 
@@ -53,11 +57,18 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         tabs.watch_console(self.router.session.client_token, type(self), self.auth_token)
         inbox = await reflex_internals.link(self, InboxState, live_keys.inbox_key())
         self._inbox_version = inbox.version  # before reading: a change from now on is read again
-        async with db.session() as s:
-            self.products = [product_view(p) for p in await staff.conversation_products(s)]
-            shared = await read_shared_inbox(s)
-        inbox._show(*shared)  # the inbox may be new (a restart)
-        await self._read_inbox()
+        try:
+            async with db.session() as s:
+                self.products = [product_view(p) for p in await staff.conversation_products(s)]
+                shared = await read_shared_inbox(s)
+            inbox._show(*shared)  # the inbox may be new (a restart)
+            await self._read_inbox()
+        except db.UNAVAILABLE:
+            logger.warning("the console could not load its inbox: the database is unreachable")
+            self.load_error = i18n.text("console.load_failed", i18n.resolve_locale())
+            return
+        if self.load_error:
+            self.load_error = ""
         if self.selected:
             return AgentConsoleState.open_conversation(self.selected)
 
@@ -231,6 +242,11 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             return
         except ChatError as refused:
             self.reply_error = refused.sentence()  # the typed reply stays in the input
+            return
+        except db.UNAVAILABLE:
+            # Not stored (the write is one transaction): the typed reply stays in the input for Send again.
+            logger.warning("a reply could not be stored: the database is unreachable")
+            self.reply_error = i18n.text("console.reply_failed", i18n.resolve_locale())
             return
         if self.reply_error:
             self.reply_error = ""
