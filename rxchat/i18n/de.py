@@ -181,7 +181,6 @@ TEXT: dict[str, str] = {
         "Tage in UTC. Eine Unterhaltung zählt am Tag ihres Beginns; ihre erste Antwort ist die erste Antwort des "
         "Teams nach der ersten Nachricht des Kunden."
     ),
-}
     # Email continuity: the resume and unsubscribe pages, and the reply email (docs/email.md)
     "resume.title": "Ihre Unterhaltung",
     "resume.opening": "Ihre Unterhaltung wird geöffnet…",
@@ -201,3 +200,4 @@ TEXT: dict[str, str] = {
     "email.link_note": "Der Link gilt einmal, in jedem Browser, 7 Tage lang.",
     "email.product_page": "Zur Produktseite",
     "email.unsubscribe": "Keine E-Mails mehr zu dieser Unterhaltung",
+}

@@ -171,7 +171,6 @@ TEXT: dict[str, str] = {
         "Days in UTC. A conversation counts on the day it started; its first response is the first staff reply "
         "after the shopper's first message."
     ),
-}
     # Email continuity: the resume and unsubscribe pages, and the reply email (docs/email.md)
     "resume.title": "Your conversation",
     "resume.opening": "Opening your conversation…",
@@ -191,3 +190,4 @@ TEXT: dict[str, str] = {
     "email.link_note": "The link works once, in any browser, for 7 days.",
     "email.product_page": "The product page",
     "email.unsubscribe": "Stop emails about this conversation",
+}
