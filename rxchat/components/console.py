@@ -259,11 +259,11 @@ def thread(t: Texts) -> rx.Component:
                     ),
                     class_name="chat-scroll",
                 ),
-                refusal(AgentConsoleState.reply_error, "chat-error"),
                 rx.cond(
                     room.emailed_seq > 0,
                     rx.callout(t("console.emailed"), icon="mail", size="1", data_testid="agent-emailed-notice"),
                 ),
+                refusal(AgentConsoleState.reply_error, "chat-error"),
                 rx.form(
                     rx.hstack(
                         rx.text_area(

@@ -170,6 +170,7 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
                     id=chat_session.product_id, name=chat_session.product_id
                 )
                 await staff.mark_read(s, chat_session=chat_session, seq=chat_session.last_seq)
+                emailed_seq = await email.emailed_seq(s, chat_id=chat_session.id or 0)
         except ChatError:
             self.selected, self.erased = "", True
             return
@@ -181,9 +182,10 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         self.selected_product = product_view(product)
         self._start_earlier(newest_first, before)
         room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
-                emailed_seq = await email.emailed_seq(s, chat_id=chat_session.id or 0)
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
+        if room.emailed_seq != emailed_seq:
+            room.emailed_seq = emailed_seq
 
     @rx.event
     async def mark_read(self):
@@ -195,8 +197,6 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             # One statement checks the sign-in and the conversation and moves the mark (as a reply does).
             if agent is not None and await staff.mark_read_signed_in(
                 s, conversation=self.selected, sign_in_token=self.auth_token, agent_id=agent.id
-        if room.emailed_seq != emailed_seq:
-            room.emailed_seq = emailed_seq
             ):
                 return
         # Nothing marked: read already, or signed out, or the conversation is gone. The full checks say which.
