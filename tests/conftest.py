@@ -10,7 +10,8 @@ import pytest
 import browser
 import rxchat.testing.plugin  # standard library and pytest only: it imports no rxchat settings
 from console_errors import watch_console_errors
-from server import START_TIMEOUT_SECS, AppServer, base_env, copy_app, run_cli
+from server import START_TIMEOUT_SECS, AppServer, base_env, copy_app, free_port, run_cli
+from smtp_sink import SmtpSink
 
 pytest_plugins = ["unit_fixtures"]  # db, app, client: the unit tests' shared fixtures
 
@@ -24,23 +25,41 @@ TEST_SETTINGS = {
 os.environ.update(TEST_SETTINGS)
 
 
+EMAIL_AFTER_SECS = 2  # the served app emails a reply its shopper has not seen after this
+
+
 @pytest.fixture(scope="session")
-def served_app(request) -> AppServer:
+def smtp_sink() -> SmtpSink:
+    """A real SMTP server (aiosmtpd) the served app sends its reply emails to; `messages` holds them."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def served_app(request, smtp_sink) -> AppServer:
     """The app served as in production on its own SQLite database, shared by the browser tests.
 
     Its directory is not under pytest's basetemp: a concurrent pytest run rotates those away,
-    database and server log included, while this server still uses them.
+    database and server log included, while this server still uses them. It sends reply emails to
+    `smtp_sink`, with links to itself.
     """
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-served-"))
     clock = workdir / "clock-offset"
     clock.write_text("0")
+    port = free_port()
     env = base_env(
-        REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}", RXCHAT_CLOCK_OFFSET_FILE=str(clock), **TEST_SETTINGS
+        REFLEX_DB_URL=f"sqlite:///{workdir / 'rxchat.db'}",
+        RXCHAT_CLOCK_OFFSET_FILE=str(clock),
+        RXCHAT_SMTP_URL=smtp_sink.url,
+        RXCHAT_PUBLIC_URL=f"http://localhost:{port}",
+        RXCHAT_EMAIL_AFTER_SECONDS=str(EMAIL_AFTER_SECS),
+        **TEST_SETTINGS,
     )
     run_cli("migrate", env=env)
     run_cli("seed-demo", env=env)
     # A private copy: building .web/ in the checkout would break a server someone else runs from it.
-    server = AppServer(workdir, env, app_root=copy_app(workdir / "app")).start()
+    server = AppServer(workdir, env, port=port, app_root=copy_app(workdir / "app")).start()
     yield server
     server.stop()
     if request.session.testsfailed:

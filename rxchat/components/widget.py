@@ -297,7 +297,7 @@ def erase_controls(t: Texts) -> rx.Component:
 def details(t: Texts) -> rx.Component:
     """Profile and erase, folded away so the thread keeps the room."""
     return rx.el.details(
-        rx.el.summary(t("widget.details"), class_name="chat-details-summary"),
+        rx.el.summary(t("widget.details"), class_name="chat-details-summary", data_testid="chat-details"),
         rx.vstack(profile_form(t), erase_controls(t), spacing="2", padding_top="6px"),
         class_name="chat-details",
     )

@@ -164,6 +164,37 @@ class ChatWidget:
         wait, `expect(widget.typing_indicator).to_be_visible()`)."""
         return self.typing_indicator.is_visible()
 
+    def show_details(self) -> None:
+        """Unfold "Your details and privacy" (`chat-details`): the name and email inputs, erase. The widget
+        must be open."""
+        details = self.page.get_by_test_id("chat-details")
+        if not details.evaluate("summary => summary.parentElement.open"):
+            details.click()
+        expect(self.page.get_by_test_id("chat-email-input")).to_be_visible(timeout=self.timeout_ms)
+
+    def save_email(self, address: str) -> None:
+        """Enter `address` in `chat-email-input` and save it, as a shopper who wants replies by email when they
+        are away; wait until it is kept (`chat-email-remove` shows). The widget must be open."""
+        self.show_details()
+        self.page.get_by_test_id("chat-email-input").fill(address)
+        self.page.get_by_test_id("chat-save-profile").click()
+        expect(self.page.get_by_test_id("chat-email-remove")).to_be_visible(timeout=self.timeout_ms)
+
+    def remove_email(self) -> None:
+        """Remove the saved email (`chat-email-remove`): no more emails; wait until it is gone. The widget
+        must be open."""
+        self.show_details()
+        self.page.get_by_test_id("chat-email-remove").click()
+        expect(self.page.get_by_test_id("chat-email-remove")).to_be_hidden(timeout=self.timeout_ms)
+        expect(self.page.get_by_test_id("chat-email-input")).to_have_value("", timeout=self.timeout_ms)
+
+    def open_resume_link(self, url: str) -> None:
+        """Open a resume link from a reply email (`/chat/resume/<token>`) and wait until it has led to the
+        product page with the widget open on the thread. A used or expired link shows `chat-resume-error`
+        instead (check it with `expect(page.get_by_test_id("chat-resume-error"))`)."""
+        self.page.goto(url)
+        expect(self.panel).to_be_visible(timeout=self.timeout_ms)
+
 
 class StaffConsole:
     """The staff console at `{base_url}/agent`.
@@ -202,6 +233,11 @@ class StaffConsole:
     def reply_input(self) -> Locator:
         """`agent-reply-input`."""
         return self.page.get_by_test_id("agent-reply-input")
+
+    @property
+    def emailed_notice(self) -> Locator:
+        """`agent-emailed-notice`: the shopper was away and the open conversation's replies were emailed to them."""
+        return self.page.get_by_test_id("agent-emailed-notice")
 
     @property
     def typing_indicator(self) -> Locator:
