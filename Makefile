@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export REFLEX_USE_NPM := 1
 export REFLEX_CHECK_LATEST_VERSION := false
 
-.PHONY: run test lint setup setup-test browser lock lock-python
+.PHONY: run test lint setup setup-test browser nginx lock lock-python
 
 # constraints.txt pins every Python package, dependencies included (see `lock-python`). rxchat itself
 # is installed editable (pyproject.toml), built by the pinned hatchling: no build isolation fetching one.
@@ -26,10 +26,16 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt constraints.tx
 
 setup: $(VENV)/.installed
 
-setup-test: $(VENV)/.installed-test browser
+setup-test: $(VENV)/.installed-test browser nginx
 
 browser: $(VENV)/.installed-test
 	@$(PY) tests/browser.py
+
+# The failover test runs its own nginx (deploy/nginx.conf): the distribution's package, never started as a service.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  echo "No nginx found; installing the distribution's package…"; \
+	  apt-get update -qq && apt-get install -y -qq nginx && { service nginx stop 2>/dev/null || true; }; }
 
 run: setup
 	$(PY) -m rxchat migrate

@@ -1,0 +1,277 @@
+"""Bad days, really caused: an instance dies under a shopper, the database goes away, an instance is stopped,
+a backup is restored, Redis is missing at start.
+
+Two production instances share a PostgreSQL database of this module's own (on the machine's server, reached
+through a TCP proxy the test can cut) and a Redis of the module's own, behind nginx started with
+deploy/nginx.conf. Each instance sits behind a relay of its own too, so the test decides where a tab's socket
+lands (it refuses new connections on one instance while a tab connects). Fails, not skips, when PostgreSQL,
+redis-server or nginx is missing.
+"""
+
+import io
+import os
+import pickle
+import secrets
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from playwright.sync_api import Browser, Page, expect
+
+from factories import postgres_admin
+from faults import Nginx, RedisServer, TcpProxy
+from rxchat.testing import ChatWidget, StaffConsole
+from server import AppServer, base_env, copy_app, free_port, run_cli
+
+pytestmark = [pytest.mark.e2e, pytest.mark.services]
+
+PRODUCT = "summit-backpack"
+AGENT = ("faults@example.com", "Fay", "faults-password-123")
+STOP_BOUND_SECS = 15  # SIGTERM to exit, in-flight events included
+PG = "postgresql://postgres@127.0.0.1:5432"
+
+
+class Cluster:
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="rxchat-faults-"))
+        self.database = f"rxchat_faults_{secrets.token_hex(4)}"
+        self.pg_proxy = TcpProxy(free_port(), ("127.0.0.1", 5432))
+        self.redis = RedisServer(free_port(), self.workdir)
+        self.nginx_port = free_port()
+        self.origin = f"http://127.0.0.1:{self.nginx_port}"
+        self.env = base_env(
+            REFLEX_DB_URL=f"postgresql://postgres@127.0.0.1:{self.pg_proxy.port}/{self.database}",
+            REFLEX_REDIS_URL=self.redis.url,
+            GRANIAN_WORKERS="1",
+            # Behind one origin the pages talk to that origin (baked in at build time).
+            REFLEX_API_URL=self.origin,
+            REFLEX_DEPLOY_URL=self.origin,
+            RXCHAT_MESSAGES_PER_MINUTE="1000",
+            RXCHAT_SESSIONS_PER_HOUR="1000",
+            RXCHAT_SWEEP_INTERVAL_SECONDS="86400",
+        )
+        self.servers: list[AppServer] = []
+        self.relays: list[TcpProxy] = []
+        self.nginx: Nginx | None = None
+
+    def start(self) -> "Cluster":
+        postgres_admin(f'CREATE DATABASE "{self.database}"')
+        self.pg_proxy.start()
+        self.redis.start()
+        run_cli("migrate", env=self.env)
+        run_cli("seed-demo", env=self.env)
+        email, name, password = AGENT
+        run_cli("create-agent", "--email", email, "--name", name, "--password-stdin", env=self.env, stdin=password)
+        for index in range(2):
+            server = AppServer(self.workdir, self.env, app_root=copy_app(self.workdir / f"app{index}"))
+            self.servers.append(server)
+            self.relays.append(TcpProxy(free_port(), ("127.0.0.1", server.port)).start())
+        errors: list[BaseException] = []
+
+        def start(server: AppServer) -> None:
+            try:
+                server.start()
+            except BaseException as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start, args=(server,)) for server in self.servers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        # No passive marking of instances: the test decides where a tab lands (refused relays), and a retry
+        # on the next instance is what happens once one has died.
+        relay_ports = [relay.port for relay in self.relays]
+        self.nginx = Nginx(self.workdir / "nginx", self.nginx_port, relay_ports, options="max_fails=0").start()
+        return self
+
+    def only(self, index: int):
+        """While the block runs, new connections reach instance `index` only."""
+        cluster = self
+
+        class _Only:
+            def __enter__(self):
+                cluster.relays[1 - index].refuse_new()
+
+            def __exit__(self, *exc):
+                cluster.relays[1 - index].restore()
+
+        return _Only()
+
+    def kill(self, index: int) -> None:
+        server = self.servers[index]
+        assert server.process is not None
+        os.killpg(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        server.process = None
+
+    def query(self, sql: str, database: str | None = None) -> list[tuple]:
+        with psycopg.connect(f"{PG}/{database or self.database}") as connection:
+            return connection.execute(sql).fetchall()
+
+    def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
+        for server in self.servers:
+            server.stop()
+        for relay in self.relays:
+            relay.cut()
+        self.redis.stop()
+        self.pg_proxy.cut()
+        postgres_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    started = Cluster()
+    try:
+        yield started.start()
+    finally:
+        started.stop()
+
+
+class _SocketRecord:
+    """Stands in for Reflex's SocketRecord (instance_id, sid) when reading its pickled record."""
+
+
+class _RecordUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) == ("reflex.utils.token_manager", "SocketRecord"):
+            return _SocketRecord
+        raise pickle.UnpicklingError(f"unexpected {module}.{name} in a socket record")
+
+
+def socket_instance(cluster: Cluster, page: Page, other_than: str | None = None) -> str:
+    """The id of the instance holding the tab's socket, from the record Reflex keeps in Redis (waits for one,
+    and with `other_than`, until the tab is on another instance)."""
+    store = redis.Redis.from_url(cluster.redis.url)
+    deadline = time.monotonic() + 20
+    while True:
+        token = page.evaluate("() => window.sessionStorage.getItem('token')")
+        raw = store.get(f"token_manager_socket_record_{token}") if token else None
+        if raw is not None:
+            instance = _RecordUnpickler(io.BytesIO(raw)).load().instance_id
+            if instance != other_than:
+                return instance
+        assert time.monotonic() < deadline, "the tab's socket did not settle on an instance"
+        time.sleep(0.1)
+
+
+def once(page: Page, text: str, author: str) -> None:
+    """`text` is shown exactly once, by `author`."""
+    bubbles = page.locator(f'[data-testid="chat-message"][data-author="{author}"]').filter(has_text=text)
+    expect(bubbles).to_have_count(1, timeout=15_000)
+
+
+def test_failover_database_outage_stop_and_restore(browser: Browser, cluster: Cluster):
+    tag = secrets.token_hex(3)
+    console = StaffConsole(browser.new_context().new_page(), cluster.origin, timeout_ms=15_000)
+    shopper = ChatWidget(browser.new_context().new_page(), timeout_ms=15_000)
+    with cluster.only(1):  # the agent's socket on instance 1
+        console.login(AGENT[0], AGENT[2])
+    with cluster.only(0):  # the shopper's page and socket on instance 0
+        shopper.goto(f"{cluster.origin}/products/{PRODUCT}")
+        shopper.open()
+        shopper.send(f"Before {tag}")
+    console.open_conversation(f"Before {tag}", product_id=PRODUCT)
+    console.reply(f"Reply before {tag}")
+    shopper.wait_for_reply(f"Reply before {tag}")
+
+    # Instance 0 dies under the shopper: the widget reconnects through nginx to instance 1 (at once, or after
+    # showing chat-connection-status) and catches up; the agent on the survivor keeps conversing meanwhile.
+    shopper_instance = socket_instance(cluster, shopper.page)
+    assert shopper_instance != socket_instance(cluster, console.page)
+    cluster.kill(0)
+    console.reply(f"Reply while reconnecting {tag}")
+    shopper.wait_for_reply(f"Reply while reconnecting {tag}")
+    expect(shopper.page.get_by_test_id("chat-connection-status")).to_be_hidden(timeout=20_000)
+    assert socket_instance(cluster, shopper.page, other_than=shopper_instance) == socket_instance(
+        cluster, console.page
+    ), "the shopper's tab is not on the surviving instance"
+    shopper.send(f"After failover {tag}")
+    console.wait_for_message(f"After failover {tag}")
+    console.reply(f"Reply after {tag}")
+    shopper.wait_for_reply(f"Reply after {tag}")
+    for page in (shopper.page, console.page):
+        once(page, f"Before {tag}", "shopper")
+        once(page, f"After failover {tag}", "shopper")
+        for reply in ("Reply before", "Reply while reconnecting", "Reply after"):
+            once(page, f"{reply} {tag}", "agent")
+
+    # The database goes away: the shopper's message is `failed` with a retry, the agent's reply is refused
+    # with a sentence and stays in the box; nothing is stored twice once it is back.
+    cluster.pg_proxy.cut()
+    shopper.submit(f"During outage {tag}")
+    failed = shopper.message_items(f"During outage {tag}")
+    expect(failed).to_have_attribute("data-status", "failed", timeout=15_000)
+    console.reply_input.fill(f"Reply during outage {tag}")
+    console.reply_input.press("Enter")
+    expect(console.page.get_by_test_id("chat-error")).to_be_visible(timeout=15_000)
+    expect(console.reply_input).to_have_value(f"Reply during outage {tag}")
+    cluster.pg_proxy.restore()
+    failed.get_by_test_id("chat-retry").click()
+    once(shopper.page, f"During outage {tag}", "shopper")
+    expect(shopper.message_items(f"During outage {tag}")).to_have_attribute("data-status", "read", timeout=15_000)
+    console.reply_input.press("Enter")
+    console.wait_for_message(f"Reply during outage {tag}")
+    shopper.wait_for_reply(f"Reply during outage {tag}")
+    expect(console.page.get_by_test_id("chat-error")).to_be_hidden()
+    stored = cluster.query(
+        "SELECT body FROM product_chat_messages m JOIN product_chat_sessions s ON s.id = m.session_id ORDER BY m.seq"
+    )
+    bodies = [body for (body,) in stored]
+    assert bodies == [
+        f"Before {tag}",
+        f"Reply before {tag}",
+        f"Reply while reconnecting {tag}",
+        f"After failover {tag}",
+        f"Reply after {tag}",
+        f"During outage {tag}",
+        f"Reply during outage {tag}",
+    ]
+
+    # A stop for a deploy: SIGTERM ends the survivor within a bound, with the shopper's tab open on it.
+    survivor = cluster.servers[1]
+    started = time.monotonic()
+    survivor.stop()
+    stopped_in = time.monotonic() - started
+    assert stopped_in < STOP_BOUND_SECS, f"instance took {stopped_in:.1f}s to stop after SIGTERM"
+
+    # Backup and restore: pg_dump's custom format restored into a fresh database holds the conversation.
+    dump = cluster.workdir / "rxchat.dump"
+    subprocess.run(["pg_dump", "-Fc", "-f", str(dump), f"{PG}/{cluster.database}"], check=True, timeout=60)
+    restored = f"{cluster.database}_restored"
+    postgres_admin(f'CREATE DATABASE "{restored}"')
+    try:
+        subprocess.run(["pg_restore", "--no-owner", "-d", f"{PG}/{restored}", str(dump)], check=True, timeout=60)
+        assert [body for (body,) in cluster.query("SELECT body FROM product_chat_messages ORDER BY id", restored)] == [
+            body for (body,) in cluster.query("SELECT body FROM product_chat_messages ORDER BY id")
+        ]
+        assert cluster.query("SELECT count(*) FROM product_chat_sessions", restored) == [(1,)]
+    finally:
+        postgres_admin(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+    console.page.context.close()
+    shopper.page.context.close()
+
+
+def test_redis_unreachable_at_start_is_one_sentence(cluster: Cluster):
+    """An instance pointed at a Redis nobody answers says so in one sentence and exits non-zero."""
+    app_root = cluster.servers[0].app_root  # built already: --backend-only starts without a build
+    env = {**cluster.env, "REFLEX_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    result = subprocess.run(
+        [str(cluster.servers[0].venv_bin / "reflex"), "run", "--env", "prod", "--backend-only", "--backend-port",
+         str(free_port())],
+        cwd=app_root, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Unable to connect to Redis" in output
+    assert "Traceback" not in output
