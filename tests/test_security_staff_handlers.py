@@ -26,7 +26,9 @@ import pytest
 
 from rawsocket import REPLY_TIMEOUT_SECS, UPDATE_VARS, RawClient, run_async
 from rxchat.states.auth import AgentAuthState
+from rxchat.states.canned import CannedPickerState, CannedRepliesState
 from rxchat.states.console import AgentConsoleState
+from rxchat.states.reports import ReportsState
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import ChatWidgetState
 
@@ -51,7 +53,7 @@ def staff_states() -> list[type]:
     return found
 
 
-def attack_events(public_id: str) -> list[tuple[str, dict]]:
+def attack_events(public_id: str, canned_id: int = 1) -> list[tuple[str, dict]]:
     """Every staff handler that is not open to anyone, each called with hostile arguments chosen by the
     names of its parameters; a handler whose parameter has no argument here fails the test, so a new
     handler cannot escape the attack."""
@@ -61,9 +63,12 @@ def attack_events(public_id: str) -> list[tuple[str, dict]]:
         "status": "closed",
         "value": PRODUCT,
         "version": 10**6,
-        "text": "pwned",
+        "text": "/pwned",  # a `/` command: the canned reply menu's handler reads the database for it
         "var_name": "selected",
         "is_open": True,
+        # the staff tools (states/canned.py, states/reports.py)
+        "canned_form": {"title": "pwned", "body": "pwned"},
+        "reply_id": canned_id,
     }
     events = []
     for state in staff_states():
@@ -94,6 +99,12 @@ COMPILED_HANDLERS = (
     "set_filter_status",
     "show_more_conversations",
 )
+# The staff tools' handlers the pages send by name (their on_load handlers run on the backend).
+TOOL_HANDLERS = {
+    CannedRepliesState: ("save_canned", "start_edit", "cancel_edit", "delete_canned"),
+    CannedPickerState: ("suggest", "close_suggestions", "load_choices", "use_canned"),
+    ReportsState: ("set_range", "export_csv"),
+}
 
 
 def database_path(served_app) -> Path:
@@ -150,6 +161,9 @@ def test_full_event_names_are_the_compiled_ones(served_app):
     for handler in COMPILED_HANDLERS:
         assert f"{CONSOLE}.{handler}" in compiled, handler
     assert {*COMPILED_HANDLERS, "load_console"} <= set(AgentConsoleState.event_handlers)
+    for state, handlers in TOOL_HANDLERS.items():
+        for handler in handlers:
+            assert f"{state.get_full_name()}.{handler}" in compiled, handler
 
 
 def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, conversation):
@@ -175,7 +189,9 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
         }
     )
 
-    events = attack_events(public_id)  # here: the app's state tree is read in this thread's context
+    canned_secret = f"our internal discount code is {secrets.token_hex(6)}"
+    canned_id = insert_canned_reply(served_app, f"Discounts {secrets.token_hex(4)}", canned_secret)
+    events = attack_events(public_id, canned_id)  # here: the app's state tree is read in this thread's context
 
     async def attack() -> tuple[list[RawClient], RawClient, int, bool]:
         import aiohttp
@@ -244,6 +260,11 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
         for text in texts:
             assert text not in received, "a signed-out client received a shopper's message"
         assert "pwned" not in received
+        assert canned_secret not in received, "a signed-out client received a canned reply"
+        for delta in (d.get("delta", {}) for d in attacker.received):
+            for state in (CannedRepliesState, CannedPickerState, ReportsState):
+                for var in ("replies", "suggestions", "choices", "products", "series", "conversations_chart"):
+                    assert not delta.get(state.get_full_name(), {}).get(f"{var}_rx_state_"), (state, var)
         # The handle the attacker sent may echo back; what it names may not.
         for delta in (d.get("delta", {}).get(CONSOLE, {}) for d in attacker.received):
             assert delta.get("selected_label_rx_state_", "") == ""
@@ -275,3 +296,25 @@ def test_signed_out_clients_cannot_read_or_change_a_conversation(served_app, con
     assert row_after["agent_read_seq"] == row_before["agent_read_seq"] == 0
     assert row_after["status"] == "open"
     assert row_after["last_seq"] == row_before["last_seq"] + 1
+    # The staff tools' data is as it was: the canned reply neither edited nor deleted, none added.
+    assert canned_replies(served_app) == [(canned_id, canned_secret)]
+
+
+def insert_canned_reply(served_app, title: str, body: str) -> int:
+    with sqlite3.connect(database_path(served_app)) as db:
+        cursor = db.execute(
+            "INSERT INTO rxchat_canned_replies (title, title_key, body, created_at, updated_at) "
+            "VALUES (?, ?, ?, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
+            (title, title.casefold(), body),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+
+def canned_replies(served_app) -> list[tuple[int, str]]:
+    """The canned replies of the served app that the attack's tab could have touched (ours, and any 'pwned')."""
+    with sqlite3.connect(f"file:{database_path(served_app)}?mode=ro", uri=True) as db:
+        return db.execute(
+            "SELECT id, body FROM rxchat_canned_replies WHERE body LIKE 'our internal discount code%' "
+            "OR title LIKE '%pwned%' OR body LIKE '%pwned%' ORDER BY id"
+        ).fetchall()

@@ -5,13 +5,16 @@ from collections.abc import Callable, Sequence
 
 import reflex as rx
 
+from rxchat.components.canned import picker_button, reply_box_props, suggestion_menu
 from rxchat.components.layout import refusal
 from rxchat.components.message import load_earlier_button, message_bubble, typing_indicator
 from rxchat.components.reactions import on_inbox_change, on_new_shopper_message, read_marker
 from rxchat.components.sound import new_message_chime, sound_switch
+from rxchat.components.staff_frame import staff_links
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.i18n import Texts
 from rxchat.states.auth import AgentAuthState
+from rxchat.states.canned import CannedPickerState
 from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
 from rxchat.states.inbox import ConversationRow, InboxState
 from rxchat.states.room import ConversationRoomState
@@ -265,19 +268,21 @@ def thread(t: Texts) -> rx.Component:
                 ),
                 refusal(AgentConsoleState.reply_error, "chat-error"),
                 rx.form(
+                    suggestion_menu(t),
                     rx.hstack(
                         rx.text_area(
                             id=REPLY_INPUT_ID,
                             name="reply",
                             placeholder=t("console.reply_placeholder"),
                             aria_label=t("console.reply_label"),
-                            enter_key_submit=True,
+                            **reply_box_props(t),
                             rows="2",
                             resize="none",
                             width="100%",
                             data_testid="agent-reply-input",
-                            on_change=AgentConsoleState.typing.throttle(TYPING_SIGNAL_MS),
+                            on_change=[AgentConsoleState.typing.throttle(TYPING_SIGNAL_MS), CannedPickerState.suggest],
                         ),
+                        picker_button(t),
                         rx.button(t("console.send"), type="submit", data_testid="agent-reply-send", size="3"),
                         width="100%",
                         align="end",
@@ -343,6 +348,7 @@ def console_layout(t: Texts, panels: Sequence[ConsolePanel] = ()) -> rx.Componen
     return rx.box(
         rx.hstack(
             rx.hstack(rx.icon("messages-square"), rx.heading(t("console.heading"), size="5"), align="center"),
+            staff_links(t),
             rx.spacer(),
             rx.cond(
                 InboxState.unread_total > 0,

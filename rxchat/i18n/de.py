@@ -175,6 +175,7 @@ TEXT: dict[str, str] = {
     "reports.col_median": "Median erste Antwort",
     "reports.col_within": "In 5 Min. beantwortet",
     "reports.export": "CSV exportieren",
+    "reports.other": "Weitere Produkte",
     "reports.no_data": "Keine Unterhaltungen in diesem Zeitraum.",
     "reports.no_reply": "noch keine Antwort",
     "reports.times_utc": (

@@ -165,6 +165,7 @@ TEXT: dict[str, str] = {
     "reports.col_median": "Median first response",
     "reports.col_within": "Answered within 5 min",
     "reports.export": "Export CSV",
+    "reports.other": "Other products",
     "reports.no_data": "No conversations in this period.",
     "reports.no_reply": "no reply yet",
     "reports.times_utc": (

@@ -1,4 +1,4 @@
-"""The staff pages: sign-in and the console."""
+"""The staff pages: sign-in, the console, and the staff tools beside it (pages/staff_tools.py)."""
 
 from collections.abc import Sequence
 
@@ -6,6 +6,7 @@ import reflex as rx
 
 from rxchat.components.console import ConsolePanel, console_layout, console_title, login_form
 from rxchat.i18n import Texts
+from rxchat.pages import staff_tools
 from rxchat.states.auth import CONSOLE_ROUTE, LOGIN_ROUTE, AgentAuthState
 from rxchat.states.console import AgentConsoleState
 
@@ -24,3 +25,4 @@ def add_pages(app: rx.App, panels: Sequence[ConsolePanel] = ()) -> None:
 
     app.add_page(sign_in_page, route=LOGIN_ROUTE, title=t("login.title"), on_load=AgentAuthState.redirect_if_signed_in)
     app.add_page(console_page, route=CONSOLE_ROUTE, title=console_title(t), on_load=AgentConsoleState.load_console)
+    staff_tools.add_pages(app, t)

@@ -1,7 +1,9 @@
 """Helpers for teams who test their store with Playwright (sync API).
 
 - `ChatWidget(page)`: the shopper's widget on a product page.
-- `StaffConsole(page, base_url)`: the staff console.
+- `StaffConsole(page, base_url)`: the staff console (`use_canned_reply`, `pick_canned_reply` for canned replies).
+- `CannedRepliesPage(page, base_url)`, `ReportsPage(page, base_url)`: the staff tools at /agent/canned and
+  /agent/reports.
 - `StaffAccount`, `create_staff_account(env)`: a staff account made with `rxchat create-agent`.
 - `rxchat.testing.plugin`: pytest fixtures (`rxchat_staff`, `rxchat_widget`, `rxchat_console`, ...);
   it loads by itself where rxchat is installed, or with `pytest -p rxchat.testing.plugin`.
@@ -17,7 +19,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rxchat.testing.pages import ChatWidget, Message, StaffConsole
+    from rxchat.testing.pages import CannedRepliesPage, ChatWidget, Message, ReportsPage, StaffConsole
     from rxchat.testing.staff import StaffAccount, create_staff_account
 
 # The public names: name -> module that defines it.
@@ -25,10 +27,20 @@ _EXPORTS = {
     "ChatWidget": "rxchat.testing.pages",
     "StaffConsole": "rxchat.testing.pages",
     "Message": "rxchat.testing.pages",
+    "CannedRepliesPage": "rxchat.testing.pages",
+    "ReportsPage": "rxchat.testing.pages",
     "StaffAccount": "rxchat.testing.staff",
     "create_staff_account": "rxchat.testing.staff",
 }
-__all__ = ["ChatWidget", "Message", "StaffAccount", "StaffConsole", "create_staff_account"]
+__all__ = [
+    "CannedRepliesPage",
+    "ChatWidget",
+    "Message",
+    "ReportsPage",
+    "StaffAccount",
+    "StaffConsole",
+    "create_staff_account",
+]
 
 
 def __getattr__(name: str) -> Any:

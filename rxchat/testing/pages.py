@@ -317,3 +317,124 @@ class StaffConsole:
         """Sign out (`agent-logout`) and wait until the address is `/agent/login`."""
         self.page.get_by_test_id("agent-logout").click(timeout=self.timeout_ms)
         self.page.wait_for_url(re.compile(r".*/agent/login$"), timeout=self.timeout_ms)
+
+    # --- canned replies in the reply box -------------------------------------------------------------------------
+
+    @property
+    def canned_suggestions(self) -> Locator:
+        """The `agent-canned-suggestion` items the `/` menu above the reply box lists."""
+        return self.page.get_by_test_id("agent-canned-suggestion")
+
+    def use_canned_reply(self, title_start: str, *, choose: int = 0, by: str = "keyboard") -> str:
+        """Type `/` and `title_start` into `agent-reply-input`, wait for the `agent-canned-suggestion` items,
+        and take the one at index `choose`: with the arrow keys and Enter (`by="keyboard"`) or a click
+        (`by="click"`). Waits until its body (placeholders filled) is in the reply box, and returns the box's
+        text; nothing is sent (call `reply` with it, or press Enter)."""
+        self.reply_input.fill("")
+        self.reply_input.press_sequentially("/" + title_start)
+        expect(self.canned_suggestions.nth(choose)).to_be_visible(timeout=self.timeout_ms)
+        if by == "click":
+            self.canned_suggestions.nth(choose).click(timeout=self.timeout_ms)
+        else:
+            for _ in range(choose):
+                self.reply_input.press("ArrowDown")
+            self.reply_input.press("Enter")
+        expect(self.reply_input).not_to_have_value(re.compile(r"^/"), timeout=self.timeout_ms)
+        expect(self.canned_suggestions).to_have_count(0, timeout=self.timeout_ms)
+        return self.reply_input.input_value()
+
+    def pick_canned_reply(self, title: str) -> str:
+        """The mouse's way: open the menu of the button beside the reply box (`agent-canned-button`), click the
+        reply titled `title` and return the reply box's text once its body is there."""
+        before = self.reply_input.input_value()
+        self.page.get_by_test_id("agent-canned-button").click(timeout=self.timeout_ms)
+        self.page.get_by_test_id("agent-canned-choice").filter(has_text=title).first.click(timeout=self.timeout_ms)
+        expect(self.reply_input).not_to_have_value(before, timeout=self.timeout_ms)
+        return self.reply_input.input_value()
+
+
+class CannedRepliesPage:
+    """The staff's canned replies at `{base_url}/agent/canned` (sign in with `StaffConsole.login` first)."""
+
+    def __init__(self, page: Page, base_url: str, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+        self.page = page
+        self.base_url = base_url.rstrip("/")
+        self.timeout_ms = timeout_ms
+
+    @property
+    def items(self) -> Locator:
+        """Every `canned-item`."""
+        return self.page.get_by_test_id("canned-item")
+
+    def item(self, title: str) -> Locator:
+        return self.items.filter(has=self.page.get_by_role("heading", name=title, exact=True))
+
+    def goto(self) -> None:
+        """Load the page and wait until it is live (`canned-save` enabled)."""
+        self.page.goto(f"{self.base_url}/agent/canned")
+        expect(self.page.get_by_test_id("canned-save")).to_be_enabled(timeout=self.timeout_ms)
+
+    def add(self, title: str, body: str) -> Locator:
+        """Fill `canned-title-input` and `canned-body-input`, save (`canned-save`) and wait for its `canned-item`."""
+        self.page.get_by_test_id("canned-title-input").fill(title)
+        self.page.get_by_test_id("canned-body-input").fill(body)
+        self.page.get_by_test_id("canned-save").click(timeout=self.timeout_ms)
+        item = self.item(title)
+        expect(item).to_be_visible(timeout=self.timeout_ms)
+        return item
+
+    def delete(self, title: str) -> None:
+        """Delete the reply titled `title` (`canned-delete`) and wait until its item is gone."""
+        self.item(title).get_by_test_id("canned-delete").click(timeout=self.timeout_ms)
+        expect(self.item(title)).to_have_count(0, timeout=self.timeout_ms)
+
+    def titles(self) -> list[str]:
+        """The titles listed now, in order (no waiting)."""
+        return [text.strip() for text in self.items.locator("h3, .rt-Heading").all_inner_texts()]
+
+
+class ReportsPage:
+    """The reports at `{base_url}/agent/reports` (sign in with `StaffConsole.login` first)."""
+
+    def __init__(self, page: Page, base_url: str, *, timeout_ms: float = DEFAULT_TIMEOUT_MS) -> None:
+        self.page = page
+        self.base_url = base_url.rstrip("/")
+        self.timeout_ms = timeout_ms
+
+    @property
+    def table(self) -> Locator:
+        """`report-table-products`."""
+        return self.page.get_by_test_id("report-table-products")
+
+    def goto(self) -> None:
+        """Load the page and wait until the report is shown (`report-export-csv` enabled)."""
+        self.page.goto(f"{self.base_url}/agent/reports")
+        expect(self.page.get_by_test_id("report-export-csv")).to_be_enabled(timeout=self.timeout_ms)
+
+    def choose_range(self, days: int) -> None:
+        """Pick 7, 30 or 90 days in `report-range` and wait until the period shown is that many days."""
+        self.page.get_by_test_id("report-range").get_by_role("radio").filter(has_text=str(days)).click(
+            timeout=self.timeout_ms
+        )
+        expect(self.page.get_by_test_id("report-range").get_by_role("radio", checked=True)).to_contain_text(
+            str(days), timeout=self.timeout_ms
+        )
+
+    def product_rows(self) -> dict[str, list[str]]:
+        """The table now, by product id: the cells' texts (product, conversations, messages, median first
+        response, answered within 5 minutes)."""
+        rows = self.table.locator('[data-testid="report-product-row"]')
+        return {
+            row.get_attribute("data-product-id") or "": [
+                cell.strip() for cell in row.locator("th, td").all_inner_texts()
+            ]
+            for row in rows.all()
+        }
+
+    def export_csv(self) -> str:
+        """Click `report-export-csv` and return the downloaded file's text."""
+        with self.page.expect_download(timeout=self.timeout_ms) as download:
+            self.page.get_by_test_id("report-export-csv").click(timeout=self.timeout_ms)
+        path = download.value.path()
+        with open(path, encoding="utf-8") as exported:
+            return exported.read()
