@@ -2,9 +2,10 @@
 
 The HTTP API's paths carry session ids, so access logs would print them. The
 filter here replaces them with `[redacted]`: current ids (`cs_` + 48 hex
-digits), the original system's (`session_<ms>_<random>_<fingerprint>`) and
+digits), the original system's (`session_<ms>_<random>_<fingerprint>`),
 Reflex's client tokens (a tab's UUID: whoever holds it could reconnect as the
-tab, and Reflex names it in some warnings).
+tab, and Reflex names it in some warnings) and the tokens of the links in reply
+emails (`/chat/resume/<token>`, `/chat/unsubscribe/<token>`).
 
 `install()` puts it where records are made and where they are written:
 - on the access loggers of the servers Reflex can run on: Granian (what
@@ -20,9 +21,11 @@ import logging
 import re
 from typing import Any
 
-# Session ids, the original system's ids, and Reflex's client tokens (a tab's UUID, which acts for the tab).
+# Session ids, the original system's ids, Reflex's client tokens (a tab's UUID, which acts for the tab), and the
+# tokens of the links in reply emails (the path after /chat/resume/ or /chat/unsubscribe/).
 SESSION_ID_RE = re.compile(
     r"cs_[0-9a-f]{48}|session_\d+_\w+_\w+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|(?<=/chat/resume/)[A-Za-z0-9_-]+|(?<=/chat/unsubscribe/)[A-Za-z0-9_-]+"
 )
 REDACTED = "[redacted]"
 SERVER_LOGGERS = ("granian.access", "uvicorn.access", "gunicorn.access", "uvicorn.error", "_granian")

@@ -4,15 +4,29 @@ consent, erase. A real SMTP server (aiosmtpd, tests/smtp_sink.py) receives what 
 
 import asyncio
 import hashlib
+import secrets
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from factories import DEMO_PRODUCT, OTHER_PRODUCT, make_messages, make_session, recorded_events, second_session
+from factories import (
+    DEMO_PRODUCT,
+    OTHER_PRODUCT,
+    make_messages,
+    make_session,
+    postgres_admin,
+    recorded_events,
+    second_session,
+)
+from rxchat import db as rxchat_db
+from rxchat import migrations, redaction
 from rxchat.clock import utcnow
 from rxchat.models import EmailOutbox, EmailSubscription, EmailToken
-from rxchat.services import chat, email, email_links, mailer, seen
+from rxchat.services import catalog, chat, email, email_links, mailer, seen
 from rxchat.services.events import RepliesEmailed
 from rxchat.settings import settings
 from server import free_port
@@ -182,6 +196,45 @@ async def test_two_senders_on_one_database_send_one_email(db, sink):
     assert len(sink.to(SHOPPER)) == 1
 
 
+@asynccontextmanager
+async def postgres_sessions(count: int):
+    """`count` sessions on a fresh PostgreSQL database (the machine's), as that many senders would have."""
+    name = f"rxchat_email_{secrets.token_hex(4)}"
+    postgres_admin(f'CREATE DATABASE "{name}"')
+    engine = None
+    try:
+        migrations.upgrade(f"postgresql://postgres@127.0.0.1:5432/{name}")
+        engine = rxchat_db.create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+        sessions = [maker() for _ in range(count)]
+        try:
+            await catalog.seed_demo(sessions[0])
+            yield sessions
+        finally:
+            for session in sessions:
+                await session.close()
+    finally:
+        if engine is not None:
+            await engine.dispose()
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.services
+async def test_four_senders_on_postgresql_send_each_email_once(sink):
+    async with postgres_sessions(4) as senders:
+        db = senders[0]
+        addresses = [f"shopper{n}@example.com" for n in range(3)]
+        for address in addresses:
+            chat_session = await make_session(db)
+            await email.subscribe(db, chat_session=chat_session, email=address)
+            await reply(db, chat_session, f"Reply for {address}")
+
+        sent = await asyncio.gather(*(email.run_once(s, send=mailer.send) for s in senders))
+
+    assert sum(sent) == 3
+    assert [len(sink.to(address)) for address in addresses] == [1, 1, 1]
+
+
 async def test_smtp_down_then_up_delivers_the_email_once(db, monkeypatch, caplog):
     port = free_port()
     monkeypatch.setattr(settings, "smtp_url", f"smtp://127.0.0.1:{port}")  # nothing listens there yet
@@ -278,3 +331,9 @@ def test_smtp_url_gives_host_port_and_credentials():
     assert mailer.smtp_options("smtps://mail.example")["port"] == 465
     with pytest.raises(ValueError):
         mailer.smtp_options("http://mail.example")
+
+
+def test_link_tokens_are_redacted_from_logs():
+    line = "GET /chat/resume/Abc_-123 and /chat/unsubscribe/Xyz-_9?x=1 HTTP/1.1"
+
+    assert redaction.redact(line) == "GET /chat/resume/[redacted] and /chat/unsubscribe/[redacted]?x=1 HTTP/1.1"
