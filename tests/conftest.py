@@ -110,7 +110,7 @@ def pytest_configure(config):
         config.pluginmanager.register(rxchat.testing.plugin, "rxchat.testing.plugin")
 
 
-SERVER_FIXTURES = ("served_app", "scaled_app")  # fixtures that build and start a production server
+SERVER_FIXTURES = ("served_app", "scaled_app", "cluster")  # fixtures that build and start a production server
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from server import ROOT
 
@@ -68,26 +69,33 @@ def nginx_binary() -> str:
     return found
 
 
-def nginx_config(listen: int, upstreams: list[int], options: str = "max_fails=1 fail_timeout=10s") -> str:
-    """deploy/nginx.conf as shipped, with its listen port and upstream servers (and their options) replaced."""
+def nginx_config(
+    listen: int, upstreams: list[int], options: str = "max_fails=1 fail_timeout=10s", keepalive: bool = True
+) -> str:
+    """deploy/nginx.conf as shipped, with its listen port and upstream servers (and their options) replaced;
+    without `keepalive`, nginx keeps no idle connections to the instances (a test that decides where a new
+    connection lands needs each request to open one)."""
     text = NGINX_CONF.read_text()
     text, listens = re.subn(r"listen \d+;", f"listen 127.0.0.1:{listen};", text)
     servers = "\n".join(f"        server 127.0.0.1:{port} {options};" for port in upstreams)
     text, blocks = re.subn(r"(?m)^        server 127\.0\.0\.1:\d+ .*;\n(?:        server 127\.0\.0\.1:\d+ .*;\n)*",
                            servers + "\n", text)  # fmt: skip
     assert listens == 1 and blocks == 1, "deploy/nginx.conf no longer has the listen and upstream lines expected"
+    if not keepalive:
+        text, removed = re.subn(r"(?m)^\s*keepalive \d+;\n", "", text)
+        assert removed == 1, "deploy/nginx.conf no longer has the keepalive line expected"
     return text
 
 
 class Nginx:
     """nginx run with deploy/nginx.conf under a prefix of the test's own, on `port`, before `upstreams`."""
 
-    def __init__(self, prefix: Path, port: int, upstreams: list[int], options: str = "max_fails=1 fail_timeout=10s"):
+    def __init__(self, prefix: Path, port: int, upstreams: list[int], **options: Any):
         self.prefix, self.port = prefix, port
         for folder in ("logs", "tmp"):
             (prefix / folder).mkdir(parents=True, exist_ok=True)
         self.conf = prefix / "nginx.conf"
-        self.conf.write_text(nginx_config(port, upstreams, options))
+        self.conf.write_text(nginx_config(port, upstreams, **options))
         self.process: subprocess.Popen | None = None
 
     @property

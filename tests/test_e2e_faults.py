@@ -87,10 +87,12 @@ class Cluster:
             thread.join()
         if errors:
             raise errors[0]
-        # No passive marking of instances: the test decides where a tab lands (refused relays), and a retry
-        # on the next instance is what happens once one has died.
+        # The test decides where a tab lands by refusing new connections on one relay: so no passive marking
+        # of instances and no idle connections kept to them. Past that, deploy/nginx.conf as shipped.
         relay_ports = [relay.port for relay in self.relays]
-        self.nginx = Nginx(self.workdir / "nginx", self.nginx_port, relay_ports, options="max_fails=0").start()
+        self.nginx = Nginx(
+            self.workdir / "nginx", self.nginx_port, relay_ports, options="max_fails=0", keepalive=False
+        ).start()
         return self
 
     def only(self, index: int):
@@ -216,6 +218,10 @@ def test_failover_database_outage_stop_and_restore(browser: Browser, cluster: Cl
     console.reply_input.press("Enter")
     expect(console.page.get_by_test_id("chat-error")).to_be_visible(timeout=15_000)
     expect(console.reply_input).to_have_value(f"Reply during outage {tag}")
+    reopened = console.page.context.new_page()  # the same agent opens the console once more: it cannot load
+    reopened.goto(f"{cluster.origin}/agent")
+    expect(reopened.get_by_test_id("agent-load-error")).to_be_visible(timeout=15_000)
+    reopened.close()
     cluster.pg_proxy.restore()
     failed.get_by_test_id("chat-retry").click()
     once(shopper.page, f"During outage {tag}", "shopper")

@@ -51,7 +51,12 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
     @rx.event
     async def load_console(self):
         """Page load and every reconnect: check the sign-in, join the inbox, catch up from the database."""
-        agent = await self._require_agent()
+        try:
+            agent = await self._require_agent()
+        except db.UNAVAILABLE:
+            logger.warning("the console could not check its sign-in: the database is unreachable")
+            self.load_error = i18n.text("console.load_failed", i18n.resolve_locale())
+            return
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
         tabs.watch_console(self.router.session.client_token, type(self), self.auth_token)
