@@ -74,3 +74,13 @@ lock-python:
 	  echo "# dependencies), pinned: the Makefile installs with -c constraints.txt. Regenerate with \`make lock-python\`."; \
 	  "$$scratch/venv/bin/python" -m pip freeze --all --exclude setuptools; } > constraints.txt
 	git --no-pager diff --stat -- constraints.txt
+
+# Capacity benchmarks, rxchat beside the plain relay in bench/baseline/ (bench/README.md): they serve the
+# committed tree (REV, default HEAD), write bench/results/latest.json and the charts, and print the figures.
+.PHONY: bench bench-quick
+REV ?= HEAD
+bench: setup-test
+	$(PY) bench/run.py --rev $(REV)
+
+bench-quick: setup-test
+	$(PY) bench/run.py --quick --rev $(REV)

@@ -154,6 +154,64 @@ class Meter:
         return round(100 * cpu / self.wall, 1) if self.wall else 0.0
 
 
+# --- profiler --------------------------------------------------------------------------------------------------------
+
+BUCKETS = (  # where a sampled leaf frame's file lives -> what it is spent on
+    ("database", ("sqlalchemy", "aiosqlite", "asyncpg", "sqlite3", "sqlmodel", "psycopg")),
+    ("reflex", ("/reflex/", "/reflex_base/")),
+    ("rxchat", ("/rxchat/",)),
+    ("socket transport", ("socketio", "engineio", "granian", "uvicorn", "websockets", "starlette", "fastapi")),
+    ("serialization", ("/json/", "orjson", "pickle", "/copy.py", "pydantic")),
+    ("asyncio", ("/asyncio/",)),
+)
+
+
+class Profile:
+    """py-spy sampling the server's process tree while a step runs; self time per package of the leaf frame."""
+
+    def __init__(self, pid: int, seconds: float, path: Path) -> None:
+        self.path = path
+        py_spy = Path(sys.executable).parent / "py-spy"
+        self.process = subprocess.Popen(
+            [str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--duration",
+             str(int(seconds)), "--rate", "100", "--format", "raw", "--output", str(path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def summary(self) -> dict:
+        try:
+            _, err = self.process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return {"error": "py-spy did not finish"}
+        if not self.path.exists():
+            return {"error": (err or "no output")[-500:]}
+        buckets: dict[str, int] = {}
+        functions: dict[str, int] = {}
+        total = 0
+        for line in self.path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            leaf = stack.rsplit(";", 1)[-1]
+            if "(" not in leaf:  # a process or thread with no Python frame: idle
+                continue
+            n = int(count)
+            total += n
+            bucket = next((name for name, marks in BUCKETS if any(m in leaf for m in marks)), "other")
+            buckets[bucket] = buckets.get(bucket, 0) + n
+            name = leaf.split(" (")[0] + " (" + leaf.rsplit("/", 1)[-1]
+            functions[name] = functions.get(name, 0) + n
+        top = sorted(functions.items(), key=lambda kv: -kv[1])[:15]
+        return {
+            "samples": total,
+            "self_share_by_package": {
+                k: round(v / max(1, total), 3) for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])
+            },
+            "top_self": [{"function": k, "share": round(v / max(1, total), 3)} for k, v in top],
+        }
+
+
 # --- servers ---------------------------------------------------------------------------------------------------------
 
 
@@ -211,7 +269,15 @@ def agents_for(active: int) -> int:
     return max(1, min(8, math.ceil(active / 25)))
 
 
-async def capacity(make_target, tree: Tree, steps: list[int], seconds: float, stop_p99_ms: float = 2000) -> dict:
+async def capacity(
+    make_target,
+    tree: Tree,
+    steps: list[int],
+    seconds: float,
+    stop_p99_ms: float = 2000,
+    every: float = EVERY_SECS,
+    profile_dir: Path | None = None,
+) -> dict:
     target = make_target()
     crowd = loadclient.Crowd(target, PRODUCT)
     await crowd.add_agents(agents_for(int(max(steps) * ACTIVE_SHARE)))
@@ -221,8 +287,11 @@ async def capacity(make_target, tree: Tree, steps: list[int], seconds: float, st
             active = int(shoppers * ACTIVE_SHARE)
             live = await crowd.grow(shoppers, active)
             rss_connected = tree.rss_mib()
+            profile = None
+            if profile_dir is not None:  # sample the server while this step converses
+                profile = Profile(tree.root.pid, seconds, profile_dir / f"{target.name}-{shoppers}.txt")
             with Meter(tree) as meter:
-                report = await crowd.converse(seconds, EVERY_SECS)
+                report = await crowd.converse(seconds, every)
             page = report["shopper_page"]
             step = {
                 "shoppers": len(crowd.shoppers),
@@ -246,6 +315,8 @@ async def capacity(make_target, tree: Tree, steps: list[int], seconds: float, st
                 "agent_to_shopper": report["agent_to_shopper"],
                 "shopper_to_agent": report["shopper_to_agent"],
             }
+            if profile is not None:
+                step["profile"] = await asyncio.to_thread(profile.summary)
             results.append(step)
             print(
                 f"  {target.name:8} {step['shoppers']:5} shoppers {step['active']:4} active: p50 {step['p50_ms']} "
@@ -404,6 +475,18 @@ async def page(url: str, usable_selector: str, loads: int) -> dict:
     }
 
 
+def chromium_check(url: str) -> dict:
+    """The load client's one-conversation figures beside real pages: bench/latency.py on the same server."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "latency.py"), "--url", url, "--messages", "40", "--warmup", "3"],
+        capture_output=True, text=True, timeout=600, env=base_env(),
+    )  # fmt: skip
+    lines = [line.rstrip() for line in out.stdout.splitlines() if line.strip()]
+    for line in lines:
+        print(f"  {line}", flush=True)
+    return {"returncode": out.returncode, "output": lines, "stderr_tail": out.stderr[-1000:] if out.returncode else ""}
+
+
 def ratio(rx: dict, base: dict) -> dict:
     out = {}
     for key, value in rx.items():
@@ -469,8 +552,8 @@ async def against_both(rx_target, rx_tree, relay_target, relay_tree, scenario, *
     return {"rxchat": rx, "baseline": base, "ratio": ratio(rx, base)}
 
 
-def run(mode: str, out: Path, only: set[str] | None, rev: str) -> dict:
-    size = SIZES[mode]
+def run(mode: str, out: Path, only: set[str] | None, rev: str, steps: list[int] | None, profile: bool) -> dict:
+    size = dict(SIZES[mode], **({"steps": steps} if steps else {}))
     loadclient.raise_open_files()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-bench-"))
@@ -511,12 +594,20 @@ def run(mode: str, out: Path, only: set[str] | None, rev: str) -> dict:
                 if wanted("one_conversation"):
                     print("one_conversation", flush=True)
                     scenarios["one_conversation"] = await against_both(*both, one_conversation, size["messages"])
+                if wanted("chromium_check") and size["scaling"]:
+                    print("chromium_check (bench/latency.py: two headless Chromium pages, same server)", flush=True)
+                    scenarios["chromium_check"] = await asyncio.to_thread(chromium_check, rx_url)
                 if wanted("idle_memory"):
                     print("idle_memory", flush=True)
                     scenarios["idle_memory"] = await against_both(*both, idle_memory, size["idle"])
                 if wanted("capacity"):
                     print("capacity", flush=True)
-                    scenarios["capacity"] = await against_both(*both, capacity, size["steps"], size["seconds"])
+                    profile_dir = out / "profiles" if profile else None
+                    if profile_dir is not None:
+                        profile_dir.mkdir(exist_ok=True)
+                    scenarios["capacity"] = await against_both(
+                        *both, capacity, size["steps"], size["seconds"], 2000, EVERY_SECS, profile_dir
+                    )
                 if wanted("page_views"):
                     print("page_views", flush=True)
                     scenarios["page_views"] = await against_both(
@@ -591,12 +682,19 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(RESULTS), help="where latest.json and the charts go")
     parser.add_argument("--json", help="write the JSON here instead of OUT/latest.json")
     parser.add_argument("--rev", default="HEAD", help="the committed tree to measure (default HEAD)")
+    parser.add_argument("--steps", help="capacity steps instead of the mode's, e.g. 1000 or 500,2000")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample each capacity step's server with py-spy (adds load: not for the figures)",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     only = set(args.only.split(",")) if args.only else None
     started = time.perf_counter()
-    result = run("quick" if args.quick else "full", out, only, args.rev)
+    steps = [int(n) for n in args.steps.split(",")] if args.steps else None
+    result = run("quick" if args.quick else "full", out, only, args.rev, steps, args.profile)
     result["seconds"] = round(time.perf_counter() - started, 1)
     path = Path(args.json) if args.json else out / "latest.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
