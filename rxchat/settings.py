@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     db_url: str = Field(default=DEFAULT_DB_URL, validation_alias=AliasChoices("REFLEX_DB_URL", "RXCHAT_DB_URL"))
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REFLEX_REDIS_URL", "RXCHAT_REDIS_URL"))
+    # Reverse proxies in front of the app (nginx: 1): the client's address, which per-address limits count, is
+    # then read from X-Forwarded-For that many hops from its end. 0 ignores the header (a client could forge it).
+    trusted_proxy_hops: int = Field(default=0, ge=0, validation_alias=AliasChoices("REFLEX_TRUSTED_PROXY_HOPS"))
 
     max_message_chars: int = 4000  # longer bodies are refused, never cut
     max_name_chars: int = 80

@@ -52,6 +52,7 @@ class Cluster:
             # Behind one origin the pages talk to that origin (baked in at build time).
             REFLEX_API_URL=self.origin,
             REFLEX_DEPLOY_URL=self.origin,
+            REFLEX_TRUSTED_PROXY_HOPS="1",  # nginx: client addresses from X-Forwarded-For
             RXCHAT_MESSAGES_PER_MINUTE="1000",
             RXCHAT_SESSIONS_PER_HOUR="1000",
             RXCHAT_SWEEP_INTERVAL_SECONDS="86400",

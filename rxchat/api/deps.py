@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rxchat import db
 from rxchat.models import AgentPublic, ChatSession
 from rxchat.services import agents, chat, errors, staff
+from rxchat.settings import settings
 
 API_PREFIX = "/api"
 MAX_BODY_BYTES = 64 * 1024  # request bodies over this are refused (413) before anything parses them
@@ -74,7 +75,14 @@ ChatDep = Annotated[ChatSession, Depends(get_chat)]
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address, for the per-address session limit (a proxy in front makes every client one peer)."""
+    """The client's address, for the per-address session limit: the peer's, or behind trusted proxies
+    (REFLEX_TRUSTED_PROXY_HOPS) the X-Forwarded-For entry that many hops from the end, as Reflex reads it
+    for the widget."""
+    hops = settings.trusted_proxy_hops
+    if hops:
+        forwarded = [ip.strip() for ip in request.headers.get("x-forwarded-for", "").split(",") if ip.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
     return request.client.host if request.client else None
 
 
