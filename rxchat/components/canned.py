@@ -183,6 +183,7 @@ def _canned_item(item: CannedView, t: Texts) -> rx.Component:
         rx.text(item.body, size="2", class_name="canned-body"),
         data_testid="canned-item",
         data_canned_id=item.id,
+        width="100%",
         class_name=rx.cond(CannedRepliesState.editing == item.id, "canned-item canned-item-editing", "canned-item"),
     )
 

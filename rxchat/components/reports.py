@@ -42,7 +42,13 @@ def _chart_card(title: str, test_id: str, chart: rx.Component) -> rx.Component:
 
 def _conversations_chart(t: Texts) -> rx.Component:
     def bar(series: Series) -> rx.Component:
-        return rx.recharts.bar(data_key=series.key, name=series.name, stack_id="conversations", fill=series.color)
+        return rx.recharts.bar(
+            data_key=series.key,
+            name=series.name,
+            stack_id="conversations",
+            fill=series.color,
+            is_animation_active=False,
+        )
 
     return _chart_card(
         t("reports.conversations"),
@@ -71,16 +77,24 @@ def _first_response_chart(t: Texts) -> rx.Component:
             rx.recharts.y_axis(width=36, **AXIS),
             rx.recharts.graphing_tooltip(**{**TOOLTIP, "cursor": {"stroke": "var(--gray-8)"}}),
             _legend(),
+            # Days without an answered conversation have no value: the line bridges them.
             rx.recharts.line(
-                data_key="median", name=t("reports.median"), stroke="var(--blue-9)", stroke_width=2, dot=True
+                data_key="median",
+                name=t("reports.median"),
+                stroke="var(--blue-9)",
+                stroke_width=2,
+                dot=False,
+                connect_nulls=True,
+                is_animation_active=False,
             ),
             rx.recharts.line(
                 data_key="p90",
                 name=t("reports.p90"),
                 stroke="var(--orange-9)",
                 stroke_width=2,
-                stroke_dasharray="5 4",
-                dot=True,
+                dot=False,
+                connect_nulls=True,
+                is_animation_active=False,
             ),
             data=ReportsState.first_response_chart,
             height=CHART_HEIGHT,
@@ -100,10 +114,18 @@ def _messages_chart(t: Texts) -> rx.Component:
             rx.recharts.graphing_tooltip(**TOOLTIP),
             _legend(),
             rx.recharts.bar(
-                data_key="shopper", name=t("reports.shopper_messages"), stack_id="messages", fill="var(--teal-9)"
+                data_key="shopper",
+                name=t("reports.shopper_messages"),
+                stack_id="messages",
+                fill="var(--teal-9)",
+                is_animation_active=False,
             ),
             rx.recharts.bar(
-                data_key="agent", name=t("reports.agent_messages"), stack_id="messages", fill="var(--iris-9)"
+                data_key="agent",
+                name=t("reports.agent_messages"),
+                stack_id="messages",
+                fill="var(--iris-9)",
+                is_animation_active=False,
             ),
             data=ReportsState.messages_chart,
             height=CHART_HEIGHT,
