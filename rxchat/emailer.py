@@ -28,7 +28,11 @@ async def send_forever() -> None:
     """Queue and send due reply emails, for the life of the worker."""
     if not email.is_enabled():
         return
-    mailer.smtp_options(settings.smtp_url or "")  # a malformed URL is said at start-up, not per email
+    try:
+        mailer.smtp_options(settings.smtp_url or "")  # a malformed URL is said once, at start-up
+    except ValueError as refused:
+        logger.error("no reply emails will be sent: %s", refused)  # the sentence names no part of the URL
+        return
     while True:
         await asyncio.sleep(poll_secs())
         try:

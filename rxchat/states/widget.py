@@ -403,8 +403,8 @@ class ChatWidgetState(EarlierPages, rx.State):
             customer_email=prefs.get("email"),
             client_address=self.router.session.client_ip or None,
         )
-        if prefs.get("email"):  # saved by the shopper in this widget: replies may be emailed there
-            await email.subscribe(s, chat_session=chat_session, email=prefs["email"], locale=self._email_locale())
+        if address := self._saved_email(prefs):  # saved by the shopper in this widget: replies may be emailed there
+            await email.subscribe(s, chat_session=chat_session, email=address, locale=self._email_locale())
         await self._join(s, chat_session)
         return chat_session
 
@@ -469,6 +469,14 @@ class ChatWidgetState(EarlierPages, rx.State):
         if address and email.is_enabled():
             notice += " " + self._text("widget.email_note")
         self.error, self.profile_notice = "", notice
+
+    @staticmethod
+    def _saved_email(prefs: dict) -> str | None:
+        """The email the record's preferences hold, if it passes the email rule (any client can write the record)."""
+        try:
+            return profile.clean_email(prefs["email"]) if prefs.get("email") else None
+        except InvalidInput:
+            return None
 
     def _email_locale(self) -> str:
         return i18n.resolve_locale(self._locale or None)
