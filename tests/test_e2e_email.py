@@ -19,6 +19,7 @@ PRODUCT = "aurora-lamp"
 PRODUCT_NAME = "Aurora Desk Lamp"
 SESSION_ID = re.compile(r"cs_[0-9a-f]{48}")
 RESUME_LINK = re.compile(r"http://localhost:\d+/chat/resume/[A-Za-z0-9_-]+")
+UNSUBSCRIBE_LINK = re.compile(r"http://localhost:\d+/chat/unsubscribe/[A-Za-z0-9_-]+")
 EMAIL_WAIT_SECS = 20  # the served app emails a reply unseen for 2 s (conftest.py), checking every 0.5 s
 
 
@@ -115,6 +116,13 @@ def test_the_reply_is_emailed_and_its_link_brings_the_thread_to_another_browser_
     expect(again.get_by_test_id("chat-resume-product")).to_have_attribute("href", f"/products/{PRODUCT}")
     expect(again.get_by_test_id("chat-panel")).to_have_count(0)
     assert len(smtp_sink.to(address)) == 1
+
+    unsubscribe = new_page()
+    unsubscribe.goto(UNSUBSCRIBE_LINK.search(body).group(0))
+    confirm = unsubscribe.get_by_test_id("chat-unsubscribe-confirm")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    expect(unsubscribe.get_by_test_id("chat-unsubscribe-done")).to_be_visible()
 
 
 def test_a_reply_seen_in_time_sends_no_email(new_page, console, served_app, smtp_sink):
