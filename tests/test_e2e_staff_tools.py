@@ -185,7 +185,8 @@ def test_the_report_shows_hand_computed_figures_and_exports_its_table(served_app
     assert rows[pack] == [pack, "2", "5", "20 s", "50%"]
     # The charts are drawn (bars per day and product, the response-time lines), with the period's days.
     conversations_chart = page.get_by_test_id("report-chart-conversations")
-    expect(conversations_chart.locator(".recharts-bar-rectangle").first).to_be_attached()
+    expect(conversations_chart.locator("path.recharts-rectangle").first).to_be_visible()
+    expect(page.get_by_test_id("report-chart-messages").locator("path.recharts-rectangle").first).to_be_visible()
     expect(page.get_by_test_id("report-chart-first-response").locator(".recharts-line").first).to_be_attached()
 
     exported = list(csv.reader(io.StringIO(report.export_csv())))

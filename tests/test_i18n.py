@@ -102,11 +102,13 @@ def test_a_sentence_of_its_own_stays_as_written():
 
 
 def _rendered(locale: str) -> str:
+    from rxchat.components.canned import canned_page
     from rxchat.components.console import console_layout, login_form
+    from rxchat.components.reports import reports_page
     from rxchat.components.widget import chat_widget
 
     t = Texts(locale)
-    parts = [chat_widget(locale=locale), console_layout(t), login_form(t)]
+    parts = [chat_widget(locale=locale), console_layout(t), login_form(t), canned_page(t), reports_page(t)]
     return "".join(json.dumps(part.render(), ensure_ascii=False, default=str) for part in parts)
 
 

@@ -147,7 +147,6 @@ def reply_box_props(t: Texts) -> dict:
     """What the console's reply box takes for the picker: its keys, and the `/` menu's input."""
     return {
         "custom_attrs": {"onKeyDown": rx.Var(REPLY_KEYS_JS)},
-        "aria_controls": MENU_ID,
         "aria_autocomplete": "list",
     }
 
