@@ -166,6 +166,17 @@ BUCKETS = (  # where a sampled leaf frame's file lives -> what it is spent on
 )
 
 
+# Leaf frames of a thread that waits: the event loop in select, a database or executor thread for work.
+IDLE = ("selectors.py", "aiosqlite/core.py:59)", "threading.py", "concurrent/futures/thread.py", "queue.py")
+# Samples whose stack passes through these, wherever the leaf is (shares overlap).
+INCLUSIVE = {
+    "rxchat code": ("/rxchat/",),
+    "reflex state and events": ("/reflex/state.py", "/reflex/app.py", "/reflex_base/", "/reflex/istate/"),
+    "database (sqlalchemy, driver)": ("sqlalchemy", "aiosqlite", "asyncpg"),
+    "socket.io emit/receive": ("socketio", "engineio"),
+}
+
+
 class Profile:
     """py-spy sampling the server's process tree while a step runs; self time per package of the leaf frame."""
 
@@ -173,7 +184,9 @@ class Profile:
         self.path = path
         py_spy = Path(sys.executable).parent / "py-spy"
         self.process = subprocess.Popen(
-            [str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--duration",
+            # Non-blocking: the server is never paused. Idle waits are left out below (IDLE), not by py-spy.
+            [str(py_spy), "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--full-filenames",
+             "--duration",
              str(int(seconds)), "--rate", "100", "--format", "raw", "--output", str(path)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
@@ -188,16 +201,20 @@ class Profile:
             return {"error": (err or "no output")[-500:]}
         buckets: dict[str, int] = {}
         functions: dict[str, int] = {}
+        inclusive = dict.fromkeys(INCLUSIVE, 0)
         total = 0
         for line in self.path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
             if not count.isdigit():
                 continue
             leaf = stack.rsplit(";", 1)[-1]
-            if "(" not in leaf:  # a process or thread with no Python frame: idle
+            if "(" not in leaf or any(mark in leaf for mark in IDLE):  # waiting, not working
                 continue
             n = int(count)
             total += n
+            for name, marks in INCLUSIVE.items():
+                if any(m in stack for m in marks):
+                    inclusive[name] += n
             bucket = next((name for name, marks in BUCKETS if any(m in leaf for m in marks)), "other")
             buckets[bucket] = buckets.get(bucket, 0) + n
             name = leaf.split(" (")[0] + " (" + leaf.rsplit("/", 1)[-1]
@@ -208,6 +225,7 @@ class Profile:
             "self_share_by_package": {
                 k: round(v / max(1, total), 3) for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])
             },
+            "inclusive_share": {k: round(v / max(1, total), 3) for k, v in inclusive.items()},
             "top_self": [{"function": k, "share": round(v / max(1, total), 3)} for k, v in top],
         }
 

@@ -13,6 +13,7 @@ Run: `RELAY_DB=/path/rxchat.db RELAY_AGENT_TOKEN=... uvicorn bench.baseline.rela
 (bench/run.py starts it with the `/bench/baseline/relay.html` page for the browser scenario).
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -33,6 +34,9 @@ db: aiosqlite.Connection
 shoppers: dict[int, set[WebSocket]] = {}  # conversation row id -> its shopper sockets
 public_ids: dict[str, int] = {}  # conversation public id -> row id
 agents: set[WebSocket] = set()
+# One connection, one writer at a time: a transaction of one coroutine must not be committed (or broken)
+# by another's statements on the same connection. SQLite takes one writer at a time anyway.
+write_lock = asyncio.Lock()
 
 
 @contextlib.asynccontextmanager
@@ -55,13 +59,14 @@ def now() -> str:
 
 async def start_conversation(product_id: str) -> tuple[int, str]:
     public_id, stamp = secrets.token_hex(8), now()
-    cursor = await db.execute(
-        "INSERT INTO product_chat_sessions (session_id, public_id, product_id, visitor_id, created_at,"
-        " last_activity, is_active, status, message_count, last_seq, agent_read_seq, shopper_seen_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?, 1, 'open', 0, 0, 0, 0)",
-        (secrets.token_urlsafe(24), public_id, product_id, uuid.uuid4().hex, stamp, stamp),
-    )
-    await db.commit()
+    async with write_lock:
+        cursor = await db.execute(
+            "INSERT INTO product_chat_sessions (session_id, public_id, product_id, visitor_id, created_at,"
+            " last_activity, is_active, status, message_count, last_seq, agent_read_seq, shopper_seen_seq)"
+            " VALUES (?, ?, ?, ?, ?, ?, 1, 'open', 0, 0, 0, 0)",
+            (secrets.token_urlsafe(24), public_id, product_id, uuid.uuid4().hex, stamp, stamp),
+        )
+        await db.commit()
     assert cursor.lastrowid is not None
     public_ids[public_id] = cursor.lastrowid
     return cursor.lastrowid, public_id
@@ -70,20 +75,21 @@ async def start_conversation(product_id: str) -> tuple[int, str]:
 async def store(conversation: int, author: str, body: str, agent_name: str | None) -> dict:
     """The message and its conversation's counters in one transaction; the message as rxchat's API shows it."""
     stamp = now()
-    async with db.execute(
-        "UPDATE product_chat_sessions SET last_seq = last_seq + 1, message_count = message_count + 1,"
-        " last_activity = ? WHERE id = ? RETURNING last_seq",
-        (stamp, conversation),
-    ) as cursor:
-        row = await cursor.fetchone()
-    assert row is not None
-    seq = row[0]
-    cursor = await db.execute(
-        "INSERT INTO product_chat_messages (session_id, seq, author, agent_name, body, client_key, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (conversation, seq, author, agent_name, body, uuid.uuid4().hex, stamp),
-    )
-    await db.commit()
+    async with write_lock:
+        async with db.execute(
+            "UPDATE product_chat_sessions SET last_seq = last_seq + 1, message_count = message_count + 1,"
+            " last_activity = ? WHERE id = ? RETURNING last_seq",
+            (stamp, conversation),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        seq = row[0]
+        cursor = await db.execute(
+            "INSERT INTO product_chat_messages (session_id, seq, author, agent_name, body, client_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (conversation, seq, author, agent_name, body, uuid.uuid4().hex, stamp),
+        )
+        await db.commit()
     return {
         "id": cursor.lastrowid,
         "seq": seq,
