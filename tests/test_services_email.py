@@ -299,6 +299,17 @@ async def test_removing_the_email_stops_pending_emails(db, sink):
     assert (await count(db, EmailOutbox), await count(db, EmailSubscription)) == (0, 0)
 
 
+async def test_removing_the_email_keeps_no_copy_of_the_address(db, sink):
+    chat_session = await subscribed(db)
+    await reply(db, chat_session, "Sent before the shopper removed the address.")
+    await email.run_once(db, send=mailer.send)
+
+    await email.remove(db, chat_id=chat_session.id)
+
+    assert (await db.exec(select(EmailOutbox.email, EmailOutbox.status))).all() == [("", "sent")]
+    assert await count(db, EmailSubscription) == 0
+
+
 async def test_the_unsubscribe_link_stops_later_emails(db, sink):
     chat_session = await subscribed(db)
     await reply(db, chat_session, "First reply.")

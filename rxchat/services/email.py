@@ -94,11 +94,12 @@ async def subscribe(db: AsyncSession, *, chat_session: ChatSession, email: str, 
 
 
 async def remove(db: AsyncSession, *, chat_id: int) -> None:
-    """No more emails for this conversation: the consent and any email not yet sent go."""
-    await (await db.connection()).execute(
-        sa.delete(_OUTBOX).where(_OUTBOX.c.chat_id == chat_id, _OUTBOX.c.status == "pending")
-    )
-    await (await db.connection()).execute(sa.delete(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.chat_id == chat_id))
+    """No more emails for this conversation: the consent and any email not yet sent go, and the address leaves
+    the record of those sent (kept without it: the console's notice and the hourly limit count them)."""
+    connection = await db.connection()
+    await connection.execute(sa.update(_OUTBOX).where(_OUTBOX.c.chat_id == chat_id).values(email=""))
+    await connection.execute(sa.delete(_OUTBOX).where(_OUTBOX.c.chat_id == chat_id, _OUTBOX.c.status == "pending"))
+    await connection.execute(sa.delete(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.chat_id == chat_id))
     await db.commit()
 
 
