@@ -348,3 +348,17 @@ def test_link_tokens_are_redacted_from_logs():
     line = "GET /chat/resume/Abc_-123 and /chat/unsubscribe/Xyz-_9?x=1 HTTP/1.1"
 
     assert redaction.redact(line) == "GET /chat/resume/[redacted] and /chat/unsubscribe/[redacted]?x=1 HTTP/1.1"
+
+
+def test_the_email_speaks_the_language_of_the_widget_where_the_address_was_saved():
+    reply_email = email.ReplyEmail(
+        outbox_id=1, to=SHOPPER, locale="de", product_name="Aurora", product_url="https://shop.example/p",
+        replies=[email.Reply("Grace", "Ja <b>gern</b>")], resume_url="https://shop.example/chat/resume/t",
+        unsubscribe_url="https://shop.example/chat/unsubscribe/u",
+    )  # fmt: skip
+
+    message = mailer.compose(reply_email)
+
+    assert message["Subject"] == "Ihre Frage zu Aurora: wir haben geantwortet"
+    assert "Unterhaltung fortsetzen" in text_of(message)
+    assert "Ja &lt;b&gt;gern&lt;/b&gt;" in html_of(message)  # a reply's text is text, never markup
