@@ -202,6 +202,7 @@ class Profile:
         buckets: dict[str, int] = {}
         functions: dict[str, int] = {}
         inclusive = dict.fromkeys(INCLUSIVE, 0)
+        callers: dict[str, int] = {}  # rxchat and Reflex functions on the stack (each once per sample)
         total = 0
         for line in self.path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
@@ -215,6 +216,14 @@ class Profile:
             for name, marks in INCLUSIVE.items():
                 if any(m in stack for m in marks):
                     inclusive[name] += n
+            on_stack = set()
+            for frame in stack.split(";"):
+                function, _, where = frame.partition(" (")
+                for mark in ("/rxchat/", "/reflex/", "/reflex_base/"):
+                    if mark in where:
+                        on_stack.add(f"{function} ({mark.strip('/')}/{where.split(mark, 1)[1].split(':')[0]})")
+            for key in on_stack:
+                callers[key] = callers.get(key, 0) + n
             bucket = next((name for name, marks in BUCKETS if any(m in leaf for m in marks)), "other")
             buckets[bucket] = buckets.get(bucket, 0) + n
             name = leaf.split(" (")[0] + " (" + leaf.rsplit("/", 1)[-1]
@@ -226,6 +235,10 @@ class Profile:
                 k: round(v / max(1, total), 3) for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])
             },
             "inclusive_share": {k: round(v / max(1, total), 3) for k, v in inclusive.items()},
+            "top_inclusive": [
+                {"function": k, "share": round(v / max(1, total), 3)}
+                for k, v in sorted(callers.items(), key=lambda kv: -kv[1])[:25]
+            ],
             "top_self": [{"function": k, "share": round(v / max(1, total), 3)} for k, v in top],
         }
 
