@@ -219,3 +219,43 @@ def test_the_staff_tools_send_a_signed_out_browser_to_sign_in(served_app, pages)
         page.wait_for_url(re.compile(r".*/agent/login$"))
         expect(page.get_by_test_id("canned-item")).to_have_count(0)
         expect(page.get_by_test_id("report-product-row")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_staff_tools_pass_an_accessibility_scan(served_app, agent_account, pages, scheme):
+    """axe-core: no serious or critical violation on either page, nor in the console with the `/` menu open."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    def blocking(page: Page) -> list[str]:
+        violations = Axe().run(page).response["violations"]
+        return [
+            f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    page = pages()
+    page.emulate_media(color_scheme=scheme)
+    console = StaffConsole(page, served_app.url)
+    console.login(agent_account.email, agent_account.password)
+    canned = CannedRepliesPage(page, served_app.url)
+    canned.goto()
+    title = f"Opening hours {secrets.token_hex(3)}"
+    canned.add(title, "We answer from 9 to 5, {shopper}.")
+    assert blocking(page) == [], "the canned replies page"
+    report = ReportsPage(page, served_app.url)
+    report.goto()
+    expect(page.get_by_test_id("report-chart-conversations").locator("svg").first).to_be_visible()
+    assert blocking(page) == [], "the reports page"
+
+    question = f"When are you open? {secrets.token_hex(3)}"
+    created = page.request.post(f"{served_app.url}/api/products/{PRODUCT}/chat/sessions")
+    page.request.post(
+        f"{served_app.url}/api/products/{PRODUCT}/chat/sessions/{created.json()['session_id']}/messages",
+        data={"content": question},
+    )
+    console.goto()
+    console.open_conversation(question, product_id=PRODUCT)
+    console.reply_input.press_sequentially("/" + title[:6])
+    expect(console.canned_suggestions.first).to_be_visible()
+    assert blocking(page) == [], "the console with the / menu open"

@@ -197,6 +197,7 @@ def _canned_form(t: Texts) -> rx.Component:
                 rx.input(
                     id=TITLE_INPUT_ID,
                     name="title",
+                    aria_label=t("canned.title_label"),
                     max_length=80,
                     required=True,
                     width="100%",
@@ -206,6 +207,7 @@ def _canned_form(t: Texts) -> rx.Component:
                 rx.text_area(
                     id=BODY_INPUT_ID,
                     name="body",
+                    aria_label=t("canned.body_label"),
                     rows="6",
                     required=True,
                     placeholder=t("canned.body_placeholder"),
