@@ -143,26 +143,33 @@ class LiveHub:
     # Events ---------------------------------------------------------------
 
     def on_event(self, event: events.Event) -> Awaitable[None] | None:
-        """The publisher: route the event. A tab's own message is added to its room before publish returns."""
+        """The publisher: route the event. A tab's own message or read mark goes into its room before publish
+        returns."""
         where = route(event)
         own = None
         if where.room:
             room = (
                 self.tabs.sending_room(event.origin, event.conversation)
-                if isinstance(event, events.MessagePosted)
+                if isinstance(event, events.MessagePosted | events.ReadMarked)
                 else None
             )
-            # The tab's room is this conversation's (a room only for a message, which mypy learns again here).
-            if room is not None and isinstance(event, events.MessagePosted) and room._is_room_of(event.conversation):
-                own = self._add_own_message(room, event)  # awaited by publish()
+            # The tab's room is this conversation's (mypy learns the event's kind again here).
+            if (
+                room is not None
+                and isinstance(event, events.MessagePosted | events.ReadMarked)
+                and room._is_room_of(event.conversation)
+            ):
+                own = self._apply_own(room, event)  # awaited by publish()
             else:
                 self.spawn(self._apply_to_room(event))
         if where.inbox:
             self._schedule_inbox_refresh(shopper_wrote=where.shopper_wrote)
         return own
 
-    async def _add_own_message(self, room: ConversationRoomState, event: events.MessagePosted) -> None:
-        room._add_message(event.message)
+    async def _apply_own(self, room: ConversationRoomState, event: events.MessagePosted | events.ReadMarked) -> None:
+        """Into the room the acting tab holds, under its lock, and on to the other members at once: no second
+        room update (a lock, a patch and a delta per member) queues behind the tab's event."""
+        apply_to_room(room, event, time.time())
         await reflex_internals.send_ahead(self.sockets, room, own_token=event.origin or "")
 
     async def _apply_to_room(self, event: events.Event) -> None:

@@ -19,7 +19,7 @@ class Tabs:
         # to end (their `_leave_tab`) when the tab's socket goes or its sign-in ends.
         self.held: dict[str, set[type]] = {}
         self.console_sign_ins: dict[str, tuple[type, str]] = {}  # open console tab -> (its state class, sign-in)
-        # A tab storing a message, while its event holds its room: tab -> (conversation, the tab's room).
+        # A tab storing a message or read mark, while its event holds its room: tab -> (conversation, its room).
         self.sending_rooms: dict[str, tuple[str, Any]] = {}
         self.agents_online = False  # whether any console is open now (set by the hub's presence watch)
         # Told when a console tab opens (True) or leaves (False): the hub recounts presence.
@@ -46,8 +46,9 @@ class Tabs:
 
     @contextlib.contextmanager
     def sending(self, token: str, conversation: str, room: Any) -> Iterator[None]:
-        """While the block runs, the tab `token` (holding `room`, linked to `conversation`) stores a message:
-        the hub puts the published message into that room itself (events.MessagePosted.origin)."""
+        """While the block runs, the tab `token` (holding `room`, linked to `conversation`) stores a message or a
+        read mark: the hub puts what is published into that room itself (`origin` of events.MessagePosted and
+        events.ReadMarked)."""
         self.sending_rooms[token] = (conversation, room)
         try:
             yield

@@ -37,10 +37,12 @@ class ConversationErased:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ReadMarked:
-    """Staff have read the shopper's messages up to `agent_read_seq`."""
+    """Staff have read the shopper's messages up to `agent_read_seq`; `origin` is the console tab that marked
+    them, when one did (the hub then sets the mark in the room that tab holds, as for its messages)."""
 
     conversation: str
     agent_read_seq: int
+    origin: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -138,17 +138,22 @@ async def mark_read(db: AsyncSession, *, chat_session: ChatSession, seq: int) ->
     await publish(events.ReadMarked(conversation=chat_session.public_id, agent_read_seq=seq))
 
 
-async def mark_read_signed_in(db: AsyncSession, *, conversation: str, sign_in_token: str, agent_id: int) -> bool:
+async def mark_read_signed_in(
+    db: AsyncSession, *, conversation: str, sign_in_token: str, agent_id: int, origin: str | None = None
+) -> bool:
     """Staff have seen the conversation up to its newest message: one statement checks the
     conversation and that `sign_in_token` still signs that agent in, and moves the mark. False when
-    nothing changed: read already, or not a conversation or sign-in to use (callers check which)."""
+    nothing changed: read already, or not a conversation or sign-in to use (callers check which).
+    `origin` is the console tab that marked it (events.ReadMarked)."""
     if not ids.is_valid_public_id(conversation):
         return False
     find = {"conversation": conversation, **agents.signed_in_params(sign_in_token, agent_id=agent_id)}
     marked = await chat.mark_newest(db, target="signed_handle", find=find, mark="agent_read_seq")
     if marked is None:
         return False
-    await publish(events.ReadMarked(conversation=marked["public_id"], agent_read_seq=marked["agent_read_seq"]))
+    await publish(
+        events.ReadMarked(conversation=marked["public_id"], agent_read_seq=marked["agent_read_seq"], origin=origin)
+    )
     return True
 
 

@@ -199,11 +199,14 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             return
         agent = self._last_checked_agent()
         async with db.session() as s:
-            # One statement checks the sign-in and the conversation and moves the mark (as a reply does).
-            if agent is not None and await staff.mark_read_signed_in(
-                s, conversation=self.selected, sign_in_token=self.auth_token, agent_id=agent.id
-            ):
-                return
+            # One statement checks the sign-in and the conversation and moves the mark (as a reply does); the
+            # mark goes into the room this tab holds and on to the shopper at once (Tabs.sending).
+            room, token = await self.get_state(ConversationRoomState), self.router.session.client_token
+            with tabs.sending(token, self.selected, room):
+                if agent is not None and await staff.mark_read_signed_in(
+                    s, conversation=self.selected, sign_in_token=self.auth_token, agent_id=agent.id, origin=token
+                ):
+                    return
         # Nothing marked: read already, or signed out, or the conversation is gone. The full checks say which.
         if await self._require_agent() is None:
             return
