@@ -325,3 +325,16 @@ if not getattr(reflex_shared._patch_state, "rxchat_router_fix", False):
     reflex_shared._patch_state = _router_untouched_by_links(reflex_shared._patch_state)
 if not getattr(reflex_shared._do_update_other_tokens, "rxchat_only_with_changes", False):
     reflex_shared._do_update_other_tokens = _only_with_changes(reflex_shared._do_update_other_tokens)
+
+
+# --- a browser-side list (the outbox of messages sent while the connection is down) ---------------------------------
+
+
+def client_list(name: str) -> tuple[Any, rx.Var, rx.Var]:
+    """A list kept in the page only (Reflex's experimental ClientStateVar, global), and JS expressions of its
+    current value and of its setter, usable from any script of the page: Reflex keeps both in its `refs` object
+    under `_client_state_<name>` and `_client_state_set<Name>` (private names)."""
+    from reflex.experimental.client_state import ClientStateVar, _client_state_ref
+
+    var = ClientStateVar.create(name, default=[], global_ref=True)
+    return var, _client_state_ref(var._getter_name), _client_state_ref(var._setter_name)

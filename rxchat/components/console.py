@@ -7,7 +7,7 @@ import reflex as rx
 
 from rxchat.components.canned import picker_button, reply_box_props, suggestion_menu
 from rxchat.components.layout import refusal
-from rxchat.components.message import load_earlier_button, message_bubble, typing_indicator
+from rxchat.components.message import load_earlier_button, message_bubble, outbox_bubble, typing_indicator
 from rxchat.components.reactions import on_inbox_change, on_new_shopper_message, read_marker
 from rxchat.components.sound import new_message_chime, sound_switch
 from rxchat.components.staff_frame import staff_links
@@ -15,7 +15,7 @@ from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.i18n import Texts
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.canned import CannedPickerState
-from rxchat.states.console import REPLY_INPUT_ID, AgentConsoleState
+from rxchat.states.console import OUTBOX, REPLY_INPUT_ID, AgentConsoleState
 from rxchat.states.inbox import ConversationRow, InboxState
 from rxchat.states.room import ConversationRoomState
 
@@ -250,6 +250,7 @@ def thread(t: Texts) -> rx.Component:
                         rx.foreach(AgentConsoleState.earlier, lambda m: message_bubble(m, t, "agent")),
                         rx.foreach(room.messages, lambda m: message_bubble(m, t, "agent")),
                         rx.foreach(room.recent, lambda m: message_bubble(m, t, "agent")),
+                        rx.foreach(OUTBOX.items, lambda text: outbox_bubble(text, "agent", t)),
                         on_new_shopper_message(read_marker),
                         rx.cond(
                             room.shopper_typing,
@@ -268,6 +269,7 @@ def thread(t: Texts) -> rx.Component:
                 ),
                 refusal(AgentConsoleState.reply_error, "chat-error"),
                 rx.form(
+                    OUTBOX.queued_input(),
                     suggestion_menu(t),
                     rx.hstack(
                         rx.text_area(
@@ -287,7 +289,7 @@ def thread(t: Texts) -> rx.Component:
                         width="100%",
                         align="end",
                     ),
-                    on_submit=AgentConsoleState.send_reply,
+                    on_submit=[OUTBOX.on_submit(), AgentConsoleState.send_reply],
                     reset_on_submit=False,
                     width="100%",
                 ),

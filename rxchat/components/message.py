@@ -93,6 +93,18 @@ def message_bubble(message: MessageView, t: Texts, own_author: str = "shopper") 
     )
 
 
+def outbox_bubble(text, author: str, t: Texts) -> rx.Component:
+    """A message sent while the connection is down, waiting in the page (states/outbox.py): `sending`."""
+    return rx.box(
+        rx.el.p(text, class_name="chat-text"),
+        rx.hstack(rx.text(t("message.sending"), size="1"), justify="end"),
+        data_testid="chat-message",
+        data_author=author,
+        data_status="sending",
+        class_name="chat-bubble chat-bubble-own",
+    )
+
+
 def pending_bubble(pending, on_retry, t: Texts) -> rx.Component:
     """A shopper message not yet stored: `sending`, or `failed` with a retry."""
     return rx.box(

@@ -11,11 +11,17 @@ from reflex_components_core.core.banner import has_connection_errors
 from reflex_components_radix.themes.base import LiteralAccentColor
 
 from rxchat.components.layout import refusal
-from rxchat.components.message import load_earlier_button, message_bubble, pending_bubble, typing_indicator
+from rxchat.components.message import (
+    load_earlier_button,
+    message_bubble,
+    outbox_bubble,
+    pending_bubble,
+    typing_indicator,
+)
 from rxchat.components.reactions import on_new_reply, on_page_load, record_marker, replies_seen_marker, unread_marker
 from rxchat.i18n import Texts
 from rxchat.states.room import ConversationRoomState
-from rxchat.states.widget import EMAIL_INPUT_ID, INPUT_ID, ChatWidgetState, chat_open
+from rxchat.states.widget import EMAIL_INPUT_ID, INPUT_ID, OUTBOX, ChatWidgetState, chat_open
 
 TYPING_SIGNAL_MS = 1000  # at most one typing signal per second while typing (leading edge)
 POSITIONS = ("bottom-right", "bottom-left")  # the page corner of the launcher and panel (.chat-widget-<position>)
@@ -142,6 +148,7 @@ def thread_items(t: Texts) -> rx.Component:
             ),
         ),
         rx.foreach(ChatWidgetState.pending, lambda p: pending_bubble(p, ChatWidgetState.retry, t)),
+        rx.foreach(OUTBOX.items, lambda text: outbox_bubble(text, "shopper", t)),
         rx.cond(
             ChatWidgetState.has_session & ConversationRoomState.agent_typing,
             typing_indicator(
@@ -162,6 +169,7 @@ def composer(t: Texts, product_id: rx.Var[str] | None = None) -> rx.Component:
         # language, in which a refusal is said.
         *([rx.el.input(type="hidden", name="product_id", value=product_id)] if product_id is not None else []),
         rx.el.input(type="hidden", name="locale", value=t.locale),
+        OUTBOX.queued_input(),
         rx.hstack(
             rx.text_area(
                 id=INPUT_ID,
@@ -189,7 +197,7 @@ def composer(t: Texts, product_id: rx.Var[str] | None = None) -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=ChatWidgetState.send_message,
+        on_submit=[OUTBOX.on_submit(), ChatWidgetState.send_message],
         reset_on_submit=False,
         width="100%",
     )

@@ -18,6 +18,7 @@ from rxchat.services.errors import ChatError, NotSignedIn, SessionNotFound
 from rxchat.states.auth import LOGIN_ROUTE, AgentAuthState
 from rxchat.states.inbox import ConversationRow, InboxState, read_shared_inbox, to_rows
 from rxchat.states.inputs import clear_if_unchanged
+from rxchat.states.outbox import Outbox, was_queued
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, room_key
 from rxchat.states.store import ProductView
 from rxchat.states.store import to_view as product_view
@@ -25,6 +26,8 @@ from rxchat.states.store import to_view as product_view
 logger = logging.getLogger(__name__)
 
 REPLY_INPUT_ID = "agent-reply-input"
+# Replies sent while the connection is down wait here, in the page, as `sending` (states/outbox.py).
+OUTBOX = Outbox("rxchatreplies", REPLY_INPUT_ID, "reply")
 
 
 class AgentConsoleState(EarlierPages, AgentAuthState):
@@ -224,10 +227,13 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         agent = self._last_checked_agent() or await self._require_agent()
         if agent is None:
             return rx.redirect(LOGIN_ROUTE)
+        text, queued = form_data.get("reply", ""), was_queued(form_data)
+        # A reply that waited in the page's outbox and is refused goes back into the reply box.
+        back = OUTBOX.refused(str(text)) if queued else None
         if not self.selected:
             self.reply_error = i18n.text("console.choose_first", i18n.resolve_locale())
-            return
-        conversation, text = self.selected, form_data.get("reply", "")
+            return back
+        conversation = self.selected
         try:
             async with db.session() as s:
                 room = await self.get_state(ConversationRoomState)
@@ -247,17 +253,19 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
             return rx.redirect(LOGIN_ROUTE)
         except SessionNotFound:
             self.erased = True
-            return
+            return back
         except ChatError as refused:
             self.reply_error = refused.sentence()  # the typed reply stays in the input
-            return
+            return back
         except db.UNAVAILABLE:
             # Not stored (the write is one transaction): the typed reply stays in the input for Send again.
             logger.warning("a reply could not be stored: the database is unreachable")
             self.reply_error = i18n.text("console.reply_failed", i18n.resolve_locale())
-            return
+            return back
         if self.reply_error:
             self.reply_error = ""
+        if queued:
+            return OUTBOX.taken(text)  # in the update that shows it stored; the box was emptied when it was sent
         return clear_if_unchanged(REPLY_INPUT_ID, text)
 
     @rx.event

@@ -22,6 +22,7 @@ from rxchat.services import chat, email, ids, lifecycle, profile, record, seen, 
 from rxchat.services.errors import ChatError, InvalidInput, ProductNotFound, RateLimited, SessionNotFound
 from rxchat.settings import settings
 from rxchat.states.inputs import clear_if_unchanged
+from rxchat.states.outbox import Outbox, was_queued
 from rxchat.states.room import WINDOW_SIZE, ConversationRoomState, EarlierPages, parts_json, room_key
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,8 @@ INPUT_ID = "chat-input"
 EMAIL_INPUT_ID = "rxchat-email-input"
 INPUT_LIMIT_FACTOR = 4  # the input takes this many times the limit, so nothing is cut silently
 SENDING_SHOWN_AFTER_SECS = 0.05  # a write slower than this shows the message as `sending` meanwhile
+# Messages sent while the connection is down wait here, in the page, as `sending` (states/outbox.py).
+OUTBOX = Outbox("rxchatoutbox", INPUT_ID, "message")
 
 # Whether the panel is open: it lives in the browser (components/widget.py); a resume link opens it from here.
 chat_open = ClientStateVar.create("rxchat_chat_open", default=False)
@@ -71,6 +74,9 @@ class ChatWidgetState(EarlierPages, rx.State):
     # The connection and page a route's on_load (`on_page_load`) loaded last: the widget's own load of the
     # same page is then skipped, so a host that still wires it loads each page once.
     _loaded_by_route: str = ""
+    # The page the widget last loaded: a reconnect on the same page keeps the error line, which may hold the
+    # refusal of a message that waited for that very connection (states/outbox.py).
+    _loaded_path: str = ""
 
     @rx.var
     def max_input_chars(self) -> int:
@@ -142,7 +148,8 @@ class ChatWidgetState(EarlierPages, rx.State):
         visitor who never opened the chat has no record, and none is written.
         """
         self.pending = [p for p in self.pending if p.status == "failed"]
-        self.error = ""
+        if self._loaded_path != (path := self.rx_router_page.raw_path):
+            self._loaded_path, self.error = path, ""
         self.confirming_erase = False
         self._session_id = ""
         self._public_id = ""
@@ -300,16 +307,21 @@ class ChatWidgetState(EarlierPages, rx.State):
         if isinstance(form_data.get("product_id"), str):  # a widget given its product id sends it along
             self._widget_product_id = form_data["product_id"]
         self._use_locale(form_data.get("locale"))  # as its load does: a send can arrive before the load
+        queued = was_queued(form_data)  # sent while the connection was down: it waited in the page's outbox
         try:
             chat.clean_body(text)
         except InvalidInput as refused:
             self.error = self._refusal(refused)  # the typed text stays in the input
+            if queued:
+                yield OUTBOX.refused(text)  # back into the input it was taken from
             return
         if self.error:  # an unchanged var set again is sent again
             self.error = ""
         pending = PendingMessage(key=uuid.uuid4().hex, body=text, parts=parts_json(text.strip()))
         self.pending = [*self.pending, pending]
-        async for update in self._deliver(pending.key, clear_input=True):
+        if queued:
+            yield OUTBOX.taken(text)  # one update: the outbox's bubble goes as this pending one shows
+        async for update in self._deliver(pending.key, clear_input=True, queued=queued):
             yield update
 
     @rx.event
@@ -319,7 +331,7 @@ class ChatWidgetState(EarlierPages, rx.State):
             async for update in self._deliver(key, clear_input=False):
                 yield update
 
-    async def _deliver(self, key: str, *, clear_input: bool):
+    async def _deliver(self, key: str, *, clear_input: bool, queued: bool = False):
         """Store a pending message. In a conversation this tab already has, a quick write shows it
         stored straight away and only a slow one shows it `sending` first, so most messages cost the
         sender's page one render, not two. A first message shows `sending` while it starts one."""
@@ -361,10 +373,14 @@ class ChatWidgetState(EarlierPages, rx.State):
         except (InvalidInput, RateLimited) as refused:
             self.pending = [p for p in self.pending if p.key != key]
             self.error = self._refusal(refused)
+            if queued:
+                yield OUTBOX.refused(pending.body)  # the typed text goes back into the input
             return
         except ProductNotFound:
             self.pending = [p for p in self.pending if p.key != key]
             self.error = self._text("widget.no_chat")  # the typed text stays in the input
+            if queued:
+                yield OUTBOX.refused(pending.body)
             return
         except Exception:
             logger.exception("storing a shopper message failed")
