@@ -122,3 +122,15 @@ def test_reflexs_warning_about_gone_tabs_is_the_one_filtered():
     warning = "Attempting to send delta to disconnected client 'x'"
     record = logging.LogRecord("reflex.app", logging.WARNING, "", 0, warning, None, None)
     assert not reflex_internals.DeltasToGoneTabs().filter(record)
+
+
+def test_client_list_names_the_refs_slots_reflex_fills():
+    """The page's outbox reads and sets a ClientStateVar from scripts through the `refs` slots that the var's
+    own hooks fill (Reflex's experimental client state, global): the names used must be the ones assigned."""
+    var, value, setter = reflex_internals.client_list("probeoutbox")
+    assert value._js_expr == "refs['_client_state_probeoutbox']"
+    assert setter._js_expr == "refs['_client_state_setProbeoutbox']"
+    hooks = "".join(var._get_all_var_data().hooks)
+    assert f"{setter._js_expr} = " in hooks  # the setter slot is assigned when a component using the var renders
+    assert f"{value._js_expr} ??= " in hooks  # and the value slot starts from the var's state
+    assert "refs" in str(value._get_all_var_data().imports)  # scripts using the names get `refs` imported
