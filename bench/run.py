@@ -579,8 +579,15 @@ async def against_both(rx_target, rx_tree, relay_target, relay_tree, scenario, *
     rx = await scenario(rx_target, rx_tree, *args)
     base = await scenario(relay_target, relay_tree, *args)
     if "steps" in rx and scenario is capacity:
-        return {"rxchat": rx, "baseline": base, "ratio": capacity_ratio(rx, base)}
-    return {"rxchat": rx, "baseline": base, "ratio": ratio(rx, base)}
+        result = {"rxchat": rx, "baseline": base, "ratio": capacity_ratio(rx, base)}
+        for step in result["ratio"]["steps"]:
+            print(f"  rxchat/baseline at {step['shoppers']}: p99 ×{step.get('p99_ms')}, CPU ×{step.get('server_cpu_pct')}, "
+                  f"RSS ×{step.get('rss_mib')}", flush=True)  # fmt: skip
+        return result
+    result = {"rxchat": rx, "baseline": base, "ratio": ratio(rx, base)}
+    shown = {k: v for k, v in result["ratio"].items() if k.endswith(("_ms", "_kib", "per_shopper", "per_message"))}
+    print(f"  rxchat/baseline: {shown}", flush=True)
+    return result
 
 
 def run(mode: str, out: Path, only: set[str] | None, rev: str, steps: list[int] | None, profile: bool) -> dict:
