@@ -581,8 +581,8 @@ async def against_both(rx_target, rx_tree, relay_target, relay_tree, scenario, *
     if "steps" in rx and scenario is capacity:
         result = {"rxchat": rx, "baseline": base, "ratio": capacity_ratio(rx, base)}
         for step in result["ratio"]["steps"]:
-            print(f"  rxchat/baseline at {step['shoppers']}: p99 ×{step.get('p99_ms')}, CPU ×{step.get('server_cpu_pct')}, "
-                  f"RSS ×{step.get('rss_mib')}", flush=True)  # fmt: skip
+            p99, cpu, rss = step.get("p99_ms"), step.get("server_cpu_pct"), step.get("rss_mib")
+            print(f"  rxchat/baseline at {step['shoppers']}: p99 ×{p99}, CPU ×{cpu}, RSS ×{rss}", flush=True)
         return result
     result = {"rxchat": rx, "baseline": base, "ratio": ratio(rx, base)}
     shown = {k: v for k, v in result["ratio"].items() if k.endswith(("_ms", "_kib", "per_shopper", "per_message"))}
