@@ -226,3 +226,30 @@ async def test_a_console_whose_sign_in_ended_is_ended_and_sent_to_sign_in(live):
 
 def test_the_reflex_internals_module_is_the_hubs_way_to_sockets():
     assert isinstance(LiveHub(App(), Tabs()).sockets, reflex_internals.ReflexSockets)
+
+
+async def test_an_outage_of_the_live_watches_is_logged_once_and_its_end_once(live, monkeypatch, caplog):
+    """Redis or the database gone: every round of the watches fails; the log says so once, not twice a second."""
+    monkeypatch.setattr(hub_module, "SIGN_IN_CHECK_SECS", 0.001)
+    outcomes = iter([None, *[ConnectionError("Redis is gone")] * 20, None, None])
+    rounds_done = asyncio.Event()
+
+    async def end_revoked_consoles():
+        outcome = next(outcomes, StopIteration)
+        if outcome is StopIteration:
+            rounds_done.set()  # every planned round has run
+        elif outcome is not None:
+            raise outcome
+
+    monkeypatch.setattr(live, "end_revoked_consoles", end_revoked_consoles)
+    monkeypatch.setattr(live, "check_presence", lambda: asyncio.sleep(0))
+    watch = asyncio.ensure_future(live._watch())
+    try:
+        await asyncio.wait_for(rounds_done.wait(), timeout=10)
+    finally:
+        watch.cancel()
+    said = [r.getMessage() for r in caplog.records if "live watches" in r.getMessage()]
+    assert said == [
+        "the live watches fail (retried every round): ConnectionError: Redis is gone",
+        "the live watches work again",
+    ]

@@ -97,6 +97,7 @@ class LiveHub:
         self._inbox_refresh: asyncio.Task | None = None
         self._inbox_dirty = False
         self._shopper_wrote = False
+        self._watch_failing = False  # the last round of the live watches failed (logged once per outage)
 
     def install(self) -> None:
         """Take the services' events, gate the app's sockets, start the watches with the server."""
@@ -119,11 +120,18 @@ class LiveHub:
             checks = [self.end_revoked_consoles()]
             if round_number % rounds_per_presence == 0:
                 checks.append(self.check_presence())
+            failed = None
             for check in checks:
                 try:
                     await check
                 except Exception as error:  # noqa: BLE001  (the next round tries again)
-                    logger.warning("a live watch failed: %s: %s", type(error).__name__, error)
+                    failed = error
+            # An outage of Redis or the database fails every round: said once when it starts, once when it ends.
+            if failed is not None and not self._watch_failing:
+                logger.warning("the live watches fail (retried every round): %s: %s", type(failed).__name__, failed)
+            elif failed is None and self._watch_failing:
+                logger.warning("the live watches work again")
+            self._watch_failing = failed is not None
 
     def spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
