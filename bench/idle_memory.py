@@ -44,6 +44,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--url", help="measure this running server instead of starting one (needs --pid)")
     parser.add_argument("--pid", type=int, help="pid of the running server's top process (with --url)")
     parser.add_argument("--app-root", help="that server's app directory, to read the state schema (with --url)")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="hydrate only, no widget load: for another Reflex app, such as bench/minimal_reflex (with --url)",
+    )
     return parser.parse_args(argv)
 
 
@@ -73,7 +78,7 @@ def state_schema(app_root: Path | None) -> str | None:
 
 
 class IdleClient:
-    def __init__(self, http, url: str, product: str, schema: str | None):
+    def __init__(self, http, url: str, product: str, schema: str | None, plain: bool = False):
         import socketio
 
         self.sio = socketio.AsyncClient(http_session=http, reconnection=False)
@@ -86,6 +91,7 @@ class IdleClient:
             "query": {"product_id": product},
         }
         self.schema = schema
+        self.plain = plain
         self.schema_mismatch = False
         self.sio.on("event", self._on_event, namespace=NAMESPACE)
         self.sio.on("state_mismatch", self._on_mismatch, namespace=NAMESPACE)
@@ -113,6 +119,8 @@ class IdleClient:
             wait_timeout=CONNECT_TIMEOUT_SECS,
         )
         await asyncio.wait_for(self.hydrated.wait(), HYDRATE_TIMEOUT_SECS)
+        if self.plain:
+            return
         # The widget's page load, as its load marker sends it once the page is connected.
         load = {"name": f"{WIDGET_STATE}.load_widget", "payload": {"product_id": ""}, "router_data": self.router_data}
         await self.sio.emit("event", load, namespace=NAMESPACE)
@@ -129,7 +137,7 @@ async def run(url: str, pid: int, schema: str | None, args: argparse.Namespace) 
     kib = 1024
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         # Warm-up: the first page load imports and builds what every later one reuses.
-        warm = IdleClient(http, url, args.product, schema)
+        warm = IdleClient(http, url, args.product, schema, args.plain)
         await warm.connect()
         await warm.close()
         await asyncio.sleep(2)
@@ -142,7 +150,8 @@ async def run(url: str, pid: int, schema: str | None, args: argparse.Namespace) 
         try:
             for first in range(0, args.clients, args.batch):
                 batch = [
-                    IdleClient(http, url, args.product, schema) for _ in range(min(args.batch, args.clients - first))
+                    IdleClient(http, url, args.product, schema, args.plain)
+                    for _ in range(min(args.batch, args.clients - first))
                 ]
                 results = await asyncio.gather(*(c.connect() for c in batch), return_exceptions=True)
                 for client, result in zip(batch, results, strict=True):
