@@ -164,6 +164,21 @@ class ReflexSockets:
         if (namespace := self.app.event_namespace) is not None:
             await namespace.emit_update(update, token)
 
+    def revive(self) -> None:
+        """Restart Reflex's Redis watchers that gave up. Each (lock releases, socket records, updates relayed
+        from other instances) stops for good after 5 failures within 60 s, as in a Redis outage, and Reflex
+        restarts the last two only when a new socket connects to this instance: until then its open tabs would
+        get nothing another instance sends them. Cheap when they run (a `done()` check each)."""
+        from reflex.istate.manager.redis import StateManagerRedis
+        from reflex.utils.token_manager import RedisTokenManager
+
+        namespace = self.app.event_namespace
+        if namespace is not None and isinstance(namespace._token_manager, RedisTokenManager):
+            namespace._token_manager.ensure_lost_and_found_task(namespace.emit_update)
+            namespace._token_manager._ensure_socket_record_task()
+        if isinstance(manager := self.app._state_manager, StateManagerRedis):
+            manager._ensure_lock_task()
+
     async def send_events(self, token: str, specs: list) -> None:
         """Have one tab run these events (`rx.redirect(...)` and the like), from outside its own events."""
         from reflex_base.event import Event

@@ -44,11 +44,12 @@ class Cluster:
         self.database = f"rxchat_faults_{secrets.token_hex(4)}"
         self.pg_proxy = TcpProxy(free_port(), ("127.0.0.1", 5432))
         self.redis = RedisServer(free_port(), self.workdir)
+        self.redis_relay = TcpProxy(free_port(), ("127.0.0.1", self.redis.port))  # cut to make Redis unreachable
         self.nginx_port = free_port()
         self.origin = f"http://127.0.0.1:{self.nginx_port}"
         self.env = base_env(
             REFLEX_DB_URL=f"postgresql://postgres@127.0.0.1:{self.pg_proxy.port}/{self.database}",
-            REFLEX_REDIS_URL=self.redis.url,
+            REFLEX_REDIS_URL=f"redis://127.0.0.1:{self.redis_relay.port}/0",
             GRANIAN_WORKERS="1",
             # Behind one origin the pages talk to that origin (baked in at build time).
             REFLEX_API_URL=self.origin,
@@ -67,6 +68,7 @@ class Cluster:
         postgres_admin(f'CREATE DATABASE "{self.database}"')
         self.pg_proxy.start()
         self.redis.start()
+        self.redis_relay.start()
         run_cli("migrate", env=self.env)
         run_cli("seed-demo", env=self.env)
         email, name, password = AGENT
@@ -129,6 +131,7 @@ class Cluster:
             server.stop()
         for relay in self.relays:
             relay.cut()
+        self.redis_relay.cut()
         self.redis.stop()
         self.pg_proxy.cut()
         postgres_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
@@ -157,7 +160,7 @@ class _RecordUnpickler(pickle.Unpickler):
 def socket_instance(cluster: Cluster, page: Page, other_than: str | None = None) -> str:
     """The id of the instance holding the tab's socket, from the record Reflex keeps in Redis (waits for one,
     and with `other_than`, until the tab is on another instance)."""
-    store = redis.Redis.from_url(cluster.redis.url)
+    store = redis.Redis.from_url(cluster.redis.url)  # the Redis itself, not its relay
     deadline = time.monotonic() + 20
     while True:
         token = page.evaluate("() => window.sessionStorage.getItem('token')")
@@ -218,6 +221,42 @@ def test_typed_while_offline_shows_at_once_and_is_sent_once_in_order(browser: Br
         f"Offline two {tag}",
     ]
     assert [body for author, body in stored if author == "agent"] == [f"Offline reply {tag}"]
+    console.page.context.close()
+    shopper.page.context.close()
+
+
+def test_redis_lost_while_running_keeps_the_text_and_recovers_by_itself(browser: Browser, cluster: Cluster):
+    """Redis unreachable for a while (its data kept, as a restart of a persistent Redis keeps it): a send
+    meanwhile fails with the text still in the box; once Redis answers again, sending it stores it once and
+    it reaches the agent on the other instance. Each instance logs the outage of its live watches once."""
+    tag = secrets.token_hex(3)
+    console = StaffConsole(browser.new_context().new_page(), cluster.origin, timeout_ms=15_000)
+    shopper = ChatWidget(browser.new_context().new_page(), timeout_ms=15_000)
+    with cluster.only(1):
+        console.login(AGENT[0], AGENT[2])
+    with cluster.only(0):
+        shopper.goto(f"{cluster.origin}/products/{PRODUCT}")
+        shopper.open()
+        shopper.send(f"Before Redis went {tag}")
+    console.open_conversation(f"Before Redis went {tag}", product_id=PRODUCT)
+
+    cluster.redis_relay.cut()
+    time.sleep(2)  # the live watches notice
+    shopper.input.fill(f"While Redis is gone {tag}")
+    shopper.input.press("Enter")
+    shopper.page.wait_for_timeout(2_000)
+    expect(shopper.input).to_have_value(f"While Redis is gone {tag}")  # nothing typed is lost
+    cluster.redis_relay.restore()
+    time.sleep(2)
+    shopper.input.press("Enter")  # the shopper sends it again
+    once(shopper.page, f"While Redis is gone {tag}", "shopper")
+    expect(shopper.input).to_have_value("")
+    console.wait_for_message(f"While Redis is gone {tag}")
+    console.reply(f"Got it {tag}")
+    shopper.wait_for_reply(f"Got it {tag}")
+    once(console.page, f"While Redis is gone {tag}", "shopper")
+    for server in cluster.servers:  # presence is watched through Redis: its outage is logged once
+        assert server.log().count("the live watch of presence fails") == 1, "an outage logged not once"
     console.page.context.close()
     shopper.page.context.close()
 

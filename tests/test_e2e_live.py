@@ -591,12 +591,14 @@ def test_catch_up_after_a_server_restart_shows_every_message_once(restart_people
 
     server.stop()
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible(timeout=15_000)
-    # Nothing gets through while the server is down: the shopper's send waits in the browser, the text stays
-    # in the input, and no message shows as stored on either side. This asserts that something does NOT happen:
-    # a short fixed wait.
-    widget.submit(while_down)
+    # Nothing gets through while the server is down: the shopper's send waits in the browser, shown at once
+    # as `sending` (the page's outbox) with the input emptied, and no message shows as stored on either side.
+    # This asserts that something does NOT happen: a short fixed wait.
+    widget.input.fill(while_down)
+    widget.input.press("Enter")
+    expect(widget.message_items(while_down)).to_have_attribute("data-status", "sending")
+    expect(shopper.get_by_test_id("chat-input")).to_have_value("")
     shopper.wait_for_timeout(1500)
-    expect(shopper.get_by_test_id("chat-input")).to_have_value(while_down)
     assert stored_count(shopper, "chat-message-list", while_down) == 0
     assert stored_count(agent, "agent-thread", while_down) == 0
     expect(shopper.get_by_test_id("chat-connection-status")).to_be_visible()

@@ -9,6 +9,7 @@ import logging
 import uuid
 
 import pytest
+import reflex as rx
 from reflex.app import EventNamespace
 from reflex.istate import shared as reflex_shared
 from reflex.istate.shared import SharedState
@@ -134,3 +135,15 @@ def test_client_list_names_the_refs_slots_reflex_fills():
     assert f"{setter._js_expr} = " in hooks  # the setter slot is assigned when a component using the var renders
     assert f"{value._js_expr} ??= " in hooks  # and the value slot starts from the var's state
     assert "refs" in str(value._get_all_var_data().imports)  # scripts using the names get `refs` imported
+
+
+def test_reflex_redis_watchers_can_be_restarted_from_outside():
+    """ReflexSockets.revive restarts the Redis watchers Reflex gives up on after an outage: through these
+    names, each of which starts its task only if it is not running (`ensure_task`)."""
+    from reflex.istate.manager.redis import StateManagerRedis
+    from reflex.utils.token_manager import RedisTokenManager
+
+    assert "ensure_task(" in code(RedisTokenManager.ensure_lost_and_found_task)
+    assert "ensure_task(" in code(RedisTokenManager._ensure_socket_record_task)
+    assert "ensure_task(" in code(StateManagerRedis._ensure_lock_task)
+    assert "_state_manager" in code(rx.App.state_manager.fget)

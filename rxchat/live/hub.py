@@ -97,7 +97,7 @@ class LiveHub:
         self._inbox_refresh: asyncio.Task | None = None
         self._inbox_dirty = False
         self._shopper_wrote = False
-        self._watch_failing = False  # the last round of the live watches failed (logged once per outage)
+        self._watch_failing: set[str] = set()  # the watches whose last round failed (logged once per outage)
 
     def install(self) -> None:
         """Take the services' events, gate the app's sockets, start the watches with the server."""
@@ -117,21 +117,26 @@ class LiveHub:
         rounds_per_presence = round(PRESENCE_CHECK_SECS / SIGN_IN_CHECK_SECS)
         for round_number in range(1, 1 << 62):
             await asyncio.sleep(SIGN_IN_CHECK_SECS)
-            checks = [self.end_revoked_consoles()]
+            checks = [("sign-ins", self.end_revoked_consoles())]
             if round_number % rounds_per_presence == 0:
-                checks.append(self.check_presence())
-            failed = None
-            for check in checks:
+                checks.append(("presence", self.check_presence()))
+            for name, check in checks:
                 try:
                     await check
                 except Exception as error:  # noqa: BLE001  (the next round tries again)
-                    failed = error
-            # An outage of Redis or the database fails every round: said once when it starts, once when it ends.
-            if failed is not None and not self._watch_failing:
-                logger.warning("the live watches fail (retried every round): %s: %s", type(failed).__name__, failed)
-            elif failed is None and self._watch_failing:
-                logger.warning("the live watches work again")
-            self._watch_failing = failed is not None
+                    # An outage of Redis or the database fails every round: said once as it starts.
+                    if name not in self._watch_failing:
+                        self._watch_failing.add(name)
+                        logger.warning("the live watch of %s fails (retried): %s: %s", name, type(error).__name__,
+                                       error)  # fmt: skip
+                else:
+                    if name in self._watch_failing:
+                        self._watch_failing.discard(name)
+                        logger.warning("the live watch of %s works again", name)
+            try:
+                self.sockets.revive()  # Reflex's own Redis watchers, if an outage stopped them
+            except Exception as error:  # noqa: BLE001  (Redis still away: the next round tries again)
+                logger.debug("reviving Reflex's Redis watchers failed: %s", error)
 
     def spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
