@@ -87,6 +87,11 @@ class ChatWidget:
         return self.page.get_by_test_id("chat-typing-indicator")
 
     @property
+    def connection_status(self) -> Locator:
+        """`chat-connection-status`: shown only while a live connection that existed is lost."""
+        return self.page.get_by_test_id("chat-connection-status")
+
+    @property
     def unread_badge(self) -> Locator:
         """`chat-unread-badge`: replies not yet seen, on the launcher."""
         return self.page.get_by_test_id("chat-unread-badge")
@@ -209,6 +214,11 @@ class StaffConsole:
         self.timeout_ms = timeout_ms
 
     # --- locators ------------------------------------------------------------------------------------------------
+
+    @property
+    def load_error(self) -> Locator:
+        """`agent-load-error`: the console says it cannot load (its server cannot reach the database)."""
+        return self.page.get_by_test_id("agent-load-error")
 
     @property
     def inbox(self) -> Locator:
