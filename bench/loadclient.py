@@ -120,6 +120,14 @@ class Recorder:
             found.append(marker)
         return found
 
+    async def settle(self, timeout: float) -> None:
+        """Wait until every message of the window reached both sides, or `timeout` s."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if all(self.sent[m].echo is not None and self.sent[m].delivered is not None for m in self.window):
+                return
+            await asyncio.sleep(0.05)
+
     def start_window(self) -> None:
         self.window, self.measuring = set(), True
 
@@ -543,7 +551,7 @@ class Crowd:
         await asyncio.gather(*(talk(s) for s in self.active))
         await asyncio.sleep(max(0.0, seconds - (time.perf_counter() - started)))
         recorder.stop_window()
-        await asyncio.sleep(3)  # in-flight deliveries (answers included) arrive
+        await recorder.settle(3.0)  # in-flight deliveries arrive
         return recorder.report()
 
     async def close(self) -> None:

@@ -422,13 +422,20 @@ async def idle_memory(make_target, tree: Tree, count: int) -> dict:
     return result
 
 
-async def page_views(make_target, tree: Tree, rates: list[int], seconds: float, browse: float) -> dict:
+async def page_views(
+    make_target, tree: Tree, rates: list[int], seconds: float, browse: float, profile_dir: Path | None = None
+) -> dict:
     target = make_target()
     steps = []
     try:
         for rate in rates:
+            profile = None
+            if profile_dir is not None:
+                profile = Profile(tree.root.pid, seconds, profile_dir / f"{target.name}-views-{rate}.txt")
             with Meter(tree) as meter:
                 step = await loadclient.page_views(target, PRODUCT, rate, seconds, browse)
+            if profile is not None:
+                step["profile"] = await asyncio.to_thread(profile.summary)
             step["server_cpu_pct"] = meter.pct(meter.server)
             step["client_cpu_pct"] = meter.pct(meter.client)
             steps.append(step)
@@ -590,8 +597,10 @@ async def against_both(rx_target, rx_tree, relay_target, relay_tree, scenario, *
     return result
 
 
-def run(mode: str, out: Path, only: set[str] | None, rev: str, steps: list[int] | None, profile: bool) -> dict:
-    size = dict(SIZES[mode], **({"steps": steps} if steps else {}))
+def run(
+    mode: str, out: Path, only: set[str] | None, rev: str, steps: list[int] | None, profile: bool, rates=None
+) -> dict:
+    size = dict(SIZES[mode], **({"steps": steps} if steps else {}), **({"rates": rates} if rates else {}))
     loadclient.raise_open_files()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     workdir = Path(tempfile.mkdtemp(prefix="rxchat-bench-"))
@@ -648,8 +657,11 @@ def run(mode: str, out: Path, only: set[str] | None, rev: str, steps: list[int] 
                     )
                 if wanted("page_views"):
                     print("page_views", flush=True)
+                    profile_dir = out / "profiles" if profile else None
+                    if profile_dir is not None:
+                        profile_dir.mkdir(exist_ok=True)
                     scenarios["page_views"] = await against_both(
-                        *both, page_views, size["rates"], size["rate_secs"], size["browse"]
+                        *both, page_views, size["rates"], size["rate_secs"], size["browse"], profile_dir
                     )
                 if wanted("page"):
                     print("page", flush=True)
@@ -721,6 +733,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="write the JSON here instead of OUT/latest.json")
     parser.add_argument("--rev", default="HEAD", help="the committed tree to measure (default HEAD)")
     parser.add_argument("--steps", help="capacity steps instead of the mode's, e.g. 1000 or 500,2000")
+    parser.add_argument("--rates", help="page_views arrival rates instead of the mode's, e.g. 80,160")
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -732,7 +745,8 @@ def main(argv=None) -> int:
     only = set(args.only.split(",")) if args.only else None
     started = time.perf_counter()
     steps = [int(n) for n in args.steps.split(",")] if args.steps else None
-    result = run("quick" if args.quick else "full", out, only, args.rev, steps, args.profile)
+    rates = [int(n) for n in args.rates.split(",")] if args.rates else None
+    result = run("quick" if args.quick else "full", out, only, args.rev, steps, args.profile, rates)
     result["seconds"] = round(time.perf_counter() - started, 1)
     path = Path(args.json) if args.json else out / "latest.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
