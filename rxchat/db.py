@@ -1,9 +1,11 @@
 """The async engine and sessions every service call runs in, and `run_write`, the one write path.
 
-Both databases go through SQLAlchemy with their stock async drivers (aiosqlite,
-asyncpg), so no handler blocks the event loop on the database. SQLite runs in
-WAL mode with a busy timeout so readers never block the writer and concurrent
-writers wait instead of failing.
+Both databases go through SQLAlchemy's async dialects (aiosqlite, asyncpg), so no
+handler blocks the event loop on the database. PostgreSQL uses the stock asyncpg
+driver; SQLite's connections are rxchat/sqlite_async.py's, which run a statement
+in one trip to their thread (the stock aiosqlite connection makes four). SQLite
+runs in WAL mode with a busy timeout so readers never block the writer and
+concurrent writers wait instead of failing.
 """
 
 import functools
@@ -16,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from rxchat import sqlite_async
 from rxchat.settings import settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000  # writers wait this long for the lock before failing
@@ -45,7 +48,11 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 def create_engine(url: str) -> AsyncEngine:
     """A new engine with the app's connection settings (tests make their own databases with it)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        database = sa.engine.make_url(url).database or ":memory:"
+        engine = create_async_engine(
+            url,
+            async_creator=functools.partial(sqlite_async.connect, database, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000),
+        )
         sa.event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
     return create_async_engine(

@@ -1,6 +1,6 @@
-"""db.run_write, the one write path, on both backends (SQLite through the stock aiosqlite driver,
-PostgreSQL through asyncpg; SQLAlchemy on the session's connection for both): the same message and
-session stored and returned, and a session holding writes of its own refused."""
+"""db.run_write, the one write path, on both backends (SQLite through SQLAlchemy's aiosqlite dialect on
+rxchat.sqlite_async's connections, PostgreSQL through asyncpg; SQLAlchemy on the session's connection for
+both): the same message and session stored and returned, and a session holding writes of its own refused."""
 
 import secrets
 from contextlib import asynccontextmanager
@@ -131,8 +131,40 @@ async def test_a_session_holding_its_own_writes_is_refused_before_anything_runs(
     assert ran == [True]
 
 
-async def test_sqlite_goes_through_the_stock_aiosqlite_driver(tmp_path):
+async def test_sqlite_runs_each_statement_in_one_trip_to_its_connections_thread(tmp_path, monkeypatch):
+    """SQLAlchemy's own aiosqlite dialect, on rxchat.sqlite_async's connections: a statement (rows included) and
+    a commit cost one trip each to the connection's thread, and the event loop's thread never runs SQLite."""
+    import threading
+
+    from rxchat import sqlite_async
+
+    trips: list[str] = []
+    hand_over = sqlite_async.Connection._run
+
+    async def counted(self, fn, *args):
+        def traced(*a):
+            trips.append(threading.current_thread().name)
+            return fn(*a)
+
+        return await hand_over(self, traced, *args)
+
+    monkeypatch.setattr(sqlite_async.Connection, "_run", counted)
     async with migrated_database(tmp_path / "chat.db") as db:
         dialect = db.bind.dialect
         assert (dialect.name, dialect.driver) == ("sqlite", "aiosqlite")
         assert type(dialect.loaded_dbapi).__module__ == "sqlalchemy.dialects.sqlite.aiosqlite"
+        raw = (await (await db.connection()).get_raw_connection()).driver_connection
+        assert isinstance(raw, sqlite_async.Connection)
+        assert raw._conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # the app's settings applied
+        conversation = await make_session(db)
+        await db.commit()
+        trips.clear()
+        _chat, message, _new = await chat.post_shopper_message(
+            db, product_id=conversation.product_id, session_id=conversation.session_id, body="one trip each"
+        )
+        assert message.body == "one trip each"
+        # UPDATE ... RETURNING, INSERT ... RETURNING, COMMIT, each in the connection's own thread; no rollback for
+        # a connection going back to the pool with no transaction open (the stock connection made 10 trips).
+        assert len(trips) == 3 and all(name.startswith("rxchat-sqlite") for name in trips), trips
+        rows = (await db.exec(sa.text("SELECT seq FROM product_chat_messages ORDER BY seq"))).all()
+        assert [row.seq for row in rows] == [1]
