@@ -409,6 +409,7 @@ async def test_openapi_document_is_served(client):
         "/api/products/{product_id}/chat/sessions",
         "/api/products/{product_id}/chat/sessions/{session_id}",
         "/api/products/{product_id}/chat/sessions/{session_id}/messages",
+        "/api/health",
     }
     post_message = paths["/api/products/{product_id}/chat/sessions/{session_id}/messages"]["post"]
     assert {"201", "200", "404", "413", "422", "429"} <= set(post_message["responses"])

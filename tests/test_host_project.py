@@ -20,6 +20,7 @@ from server import ROOT, VENV_BIN, base_env
 
 RXCHAT_TABLES = {"product_chat_sessions", "product_chat_messages", "rxchat_products", "rxchat_agents",
                  "rxchat_agent_credentials", schema.VERSION_TABLE}  # fmt: skip
+RXCHAT_TABLES |= {"rxchat_canned_replies"}  # staff tools
 RXCHAT_TABLES |= {"rxchat_email_subscriptions", "rxchat_email_tokens", "rxchat_email_outbox"}  # email continuity
 RXCONFIG = """
 import reflex as rx
