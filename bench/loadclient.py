@@ -397,7 +397,8 @@ class RelayTab:
         pass
 
     async def connect(self) -> None:
-        self.ws = await self.target.session().ws_connect(f"{self.target.url}{self.path}", timeout=TIMEOUT_SECS)
+        connecting = self.target.session().ws_connect(f"{self.target.url}{self.path}")
+        self.ws = await asyncio.wait_for(connecting, TIMEOUT_SECS)
         self.reader = asyncio.ensure_future(self._read())
 
     async def close(self) -> None:
