@@ -12,6 +12,7 @@ import io
 import os
 import pickle
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -125,25 +126,32 @@ class Cluster:
             return connection.execute(sql).fetchall()
 
     def stop(self) -> None:
-        if self.nginx is not None:
-            self.nginx.stop()
-        for server in self.servers:
-            server.stop()
-        for relay in self.relays:
-            relay.cut()
-        self.redis_relay.cut()
-        self.redis.stop()
-        self.pg_proxy.cut()
-        postgres_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        """Every step runs even if one before it fails, so no process of the test's own is left behind."""
+        steps = [self.nginx.stop] if self.nginx is not None else []
+        steps += [server.stop for server in self.servers] + [relay.cut for relay in self.relays]
+        steps += [self.redis_relay.cut, self.redis.stop, self.pg_proxy.cut]
+        steps.append(lambda: postgres_admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)'))
+        failures = []
+        for step in steps:
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001  (reported below, after the other steps ran)
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(request):
     started = Cluster()
     try:
         yield started.start()
     finally:
         started.stop()
+    if request.session.testsfailed:
+        print(f"\nfault tests' servers and logs kept for the failures: {started.workdir}")
+    else:
+        shutil.rmtree(started.workdir, ignore_errors=True)
 
 
 class _SocketRecord:
