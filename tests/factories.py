@@ -47,6 +47,26 @@ async def migrated_database(path: Path, *, seed: bool = True) -> AsyncIterator[A
         await engine.dispose()
 
 
+@asynccontextmanager
+async def migrated_postgres(prefix: str = "rxchat_test") -> AsyncIterator[AsyncSession]:
+    """A fresh database of its own on the machine's PostgreSQL at the newest schema, with the demo catalog,
+    and a session on it; dropped afterwards."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    postgres_admin(f'CREATE DATABASE "{name}"')
+    engine = None
+    try:
+        migrations.upgrade(f"postgresql://postgres@127.0.0.1:5432/{name}")
+        engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+        async with maker() as db:
+            await catalog.seed_demo(db)
+            yield db
+    finally:
+        if engine is not None:
+            await engine.dispose()
+        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def postgres_admin(statement: str) -> None:
     """Runs outside a transaction (CREATE/DROP DATABASE); sync, so any test or fixture can call it."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as connection:

@@ -2,43 +2,22 @@
 rxchat.sqlite_async's connections, PostgreSQL through asyncpg; SQLAlchemy on the session's connection for
 both): the same message and session stored and returned, and a session holding writes of its own refused."""
 
-import secrets
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from factories import make_session, migrated_database, postgres_admin, second_session
+from factories import make_session, migrated_database, migrated_postgres, second_session
 from rxchat import db as rxchat_db
-from rxchat import migrations
 from rxchat.models import ChatSession
-from rxchat.services import catalog, chat, errors
-
-
-@asynccontextmanager
-async def migrated_postgres():
-    name = f"rxchat_write_{secrets.token_hex(4)}"
-    postgres_admin(f'CREATE DATABASE "{name}"')
-    engine = None
-    try:
-        migrations.upgrade(f"postgresql://postgres@127.0.0.1:5432/{name}")
-        engine = rxchat_db.create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
-        maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
-        async with maker() as db:
-            await catalog.seed_demo(db)
-            yield db
-    finally:
-        if engine is not None:
-            await engine.dispose()
-        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from rxchat.services import chat, errors
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 async def db(request, tmp_path):
-    database = migrated_database(tmp_path / "chat.db") if request.param == "sqlite" else migrated_postgres()
+    database = (
+        migrated_database(tmp_path / "chat.db") if request.param == "sqlite" else migrated_postgres("rxchat_write")
+    )
     async with database as session:
         yield session
 

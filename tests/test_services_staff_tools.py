@@ -2,49 +2,25 @@
 SQL aggregates, checked against a data set computed by hand, on SQLite and PostgreSQL; and the reports on a
 year of data (100,000 messages) within a second."""
 
-import secrets
 import sqlite3
 import time
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 import report_data
-from factories import migrated_database, postgres_admin, second_session
-from rxchat import db as rxchat_db
-from rxchat import migrations
+from factories import migrated_database, migrated_postgres, second_session
 from rxchat.services import canned, errors, reports
 
 LAMP, PACK, GONE = "aurora-lamp", "summit-backpack", "retired-kettle"
 NAMES = {"lamp": LAMP, "pack": PACK, "gone": GONE}
 
 
-@asynccontextmanager
-async def migrated_postgres():
-    name = f"rxchat_tools_{secrets.token_hex(4)}"
-    postgres_admin(f'CREATE DATABASE "{name}"')
-    engine = None
-    try:
-        migrations.upgrade(f"postgresql://postgres@127.0.0.1:5432/{name}")
-        engine = rxchat_db.create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
-        maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
-        async with maker() as db:
-            from rxchat.services import catalog
-
-            await catalog.seed_demo(db)
-            yield db
-    finally:
-        if engine is not None:
-            await engine.dispose()
-        postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 async def db(request, tmp_path):
-    database = migrated_database(tmp_path / "chat.db") if request.param == "sqlite" else migrated_postgres()
+    database = (
+        migrated_database(tmp_path / "chat.db") if request.param == "sqlite" else migrated_postgres("rxchat_tools")
+    )
     async with database as session:
         yield session
 
