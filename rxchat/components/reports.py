@@ -67,6 +67,19 @@ def _conversations_chart(t: Texts) -> rx.Component:
     )
 
 
+def _line(key: str, name: str, color: str) -> rx.Component:
+    # Days without an answered conversation have no value: the line bridges them.
+    return rx.recharts.line(
+        data_key=key,
+        name=name,
+        stroke=color,
+        stroke_width=2,
+        dot=False,
+        connect_nulls=True,
+        is_animation_active=False,
+    )
+
+
 def _first_response_chart(t: Texts) -> rx.Component:
     return _chart_card(
         t("reports.first_response"),
@@ -78,24 +91,8 @@ def _first_response_chart(t: Texts) -> rx.Component:
             rx.recharts.graphing_tooltip(**{**TOOLTIP, "cursor": {"stroke": "var(--gray-8)"}}),
             _legend(),
             # Days without an answered conversation have no value: the line bridges them.
-            rx.recharts.line(
-                data_key="median",
-                name=t("reports.median"),
-                stroke="var(--blue-9)",
-                stroke_width=2,
-                dot=False,
-                connect_nulls=True,
-                is_animation_active=False,
-            ),
-            rx.recharts.line(
-                data_key="p90",
-                name=t("reports.p90"),
-                stroke="var(--orange-9)",
-                stroke_width=2,
-                dot=False,
-                connect_nulls=True,
-                is_animation_active=False,
-            ),
+            _line("median", t("reports.median"), "var(--blue-9)"),
+            _line("p90", t("reports.p90"), "var(--orange-9)"),
             data=ReportsState.first_response_chart,
             height=CHART_HEIGHT,
             width="100%",
