@@ -7,7 +7,6 @@ an agent or signing out takes effect on the very next request.
 """
 
 import asyncio
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from rxchat.clock import utcnow
 from rxchat.models import Agent, AgentCredential, AgentPublic
 from rxchat.services import errors, limits, profile
+from rxchat.services.ids import hash_token
 
 CONSOLE_SIGN_IN_TTL = timedelta(days=7)  # a console sign-in lasts this long
 MIN_PASSWORD_CHARS = 12
@@ -46,10 +46,6 @@ class AgentNotFound(errors.ChatError):
     code = "agent_not_found"
     status = 404
     key = "error.agent_not_found"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def normalize_email(email: object) -> str:

@@ -7,7 +7,6 @@ writes it into the browser's record (docs/email.md).
 """
 
 import dataclasses
-import hashlib
 import re
 import secrets
 from datetime import timedelta
@@ -20,6 +19,7 @@ from rxchat.clock import iso, utcnow
 from rxchat.db import run_write
 from rxchat.models import ChatSession, EmailToken
 from rxchat.services import chat
+from rxchat.services.ids import hash_token
 
 RESUME_TTL = timedelta(days=7)  # the contract's: a resume link expires after 7 days
 TOKEN_BYTES = 32  # 256 random bits; 43 URL-safe characters
@@ -38,10 +38,6 @@ class Resumed:
     product_id: str | None
     created_at: str = ""  # the conversation's, ISO 8601 UTC: the browser record's `createdAt`
     message_count: int = 0
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def is_well_formed(token: object) -> bool:

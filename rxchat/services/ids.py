@@ -1,4 +1,5 @@
-"""Session ids: how they are minted and the one function that validates them.
+"""Session ids: how they are minted and the one function that validates them; and how any bearer token
+(an agent's sign-in, an email link's) is kept in the database: only its SHA-256.
 
 A session id is a bearer secret: `cs_` followed by 48 lowercase hex digits,
 192 bits from the operating system's CSPRNG. Ids of the original system
@@ -6,6 +7,7 @@ A session id is a bearer secret: `cs_` followed by 48 lowercase hex digits,
 conversations can be rotated to a strong id.
 """
 
+import hashlib
 import re
 import secrets
 
@@ -50,3 +52,8 @@ def is_valid_visitor_id(value: object) -> bool:
 
 def is_valid_product_id(value: object) -> bool:
     return isinstance(value, str) and bool(PRODUCT_ID_RE.match(value))
+
+
+def hash_token(token: str) -> str:
+    """What the database keeps of a bearer token: a leaked table gives no usable token."""
+    return hashlib.sha256(token.encode()).hexdigest()
