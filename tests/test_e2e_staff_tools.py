@@ -87,6 +87,8 @@ def test_a_canned_reply_reaches_the_shopper_with_its_placeholders_filled(served_
     expected = f"Hi Ada, the {PRODUCT_NAME} ships within two days."
     # The mouse's way: the button beside the reply box.
     assert console.pick_canned_reply(title) == expected
+    # The menu closed onto the reply box, where the text is, and stays there (keys typed next go into it).
+    expect(console.reply_input).to_be_focused()
     # The keyboard's way: "/", the start of the title in any case, Enter.
     assert console.use_canned_reply(f"shipping {tag[:2]}") == expected
     # Escape closes the menu and leaves what was typed.

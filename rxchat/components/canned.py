@@ -14,6 +14,7 @@ from rxchat.states.canned import (
     CannedRepliesState,
     CannedView,
 )
+from rxchat.states.console import REPLY_INPUT_ID
 
 MENU_ID = "agent-canned-menu"
 CLOSE_ID = "agent-canned-close"
@@ -54,6 +55,9 @@ REPLY_KEYS_JS = f"""(e) => {{
     if (!e.repeat && e.currentTarget.form) e.currentTarget.form.requestSubmit();
   }}
 }}"""
+
+
+CLOSE_FOCUS_JS = f"""(e) => {{ e.preventDefault(); document.getElementById("{REPLY_INPUT_ID}")?.focus(); }}"""
 
 
 def _suggestion(item: CannedView, index: rx.Var[int]) -> rx.Component:
@@ -138,6 +142,10 @@ def picker_button(t: Texts) -> rx.Component:
             ),
             max_width="min(420px, 90vw)",
             max_height="50vh",
+            # Closed (a reply taken, or Escape): the focus goes to the reply box, where the text is. Radix would
+            # put it back on the button once the closing animation ends, which can be after the agent has
+            # started typing: the next keys went to the button, and a Space opened the menu again.
+            custom_attrs={"onCloseAutoFocus": rx.Var(CLOSE_FOCUS_JS)},
         ),
         on_open_change=CannedPickerState.load_choices,
     )
