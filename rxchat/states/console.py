@@ -172,6 +172,9 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         try:
             async with db.session() as s:
                 chat_session = await staff.get_conversation(s, conversation=str(conversation))
+                # The window is read under the room's lock (taken by the link): read before it, a message
+                # stored and put into the room meanwhile would be dropped again by the replace below.
+                room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
                 newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
                 # A product the catalog no longer has is shown by its id; its conversation stays readable.
                 product = await catalog.find_product(s, chat_session.product_id) or Product(
@@ -189,7 +192,6 @@ class AgentConsoleState(EarlierPages, AgentAuthState):
         )
         self.selected_product = product_view(product)
         self._start_earlier(newest_first, before)
-        room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
         room._replace_window(newest_first, chat_session.agent_read_seq)
         room.status = chat_session.status
         if room.emailed_seq != emailed_seq:

@@ -274,8 +274,10 @@ class ChatWidgetState(EarlierPages, rx.State):
         self._session_id = chat_session.session_id
         self._public_id = chat_session.public_id
         self.has_session = True
-        newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
+        # The window is read under the room's lock (taken by the link): read before it, a message stored and
+        # put into the room meanwhile (the agent's, or this tab's from another worker) would be dropped again.
         room = await reflex_internals.link(self, ConversationRoomState, room_key(chat_session.public_id))
+        newest_first, before = await chat.list_messages(s, chat=chat_session, limit=WINDOW_SIZE)
         room._replace_window(newest_first, chat_session.agent_read_seq)
         self._start_earlier(newest_first, before)
         tabs.hold(self.router.session.client_token, type(self))
