@@ -45,6 +45,7 @@ SIZES = {
         "rate_secs": 4,
         "browse": 2,
         "page_loads": 3,
+        "crowd": 300,
         "scaling": False,
     },
     "full": {
@@ -56,11 +57,13 @@ SIZES = {
         "rate_secs": 10,
         "browse": 3,
         "page_loads": 6,
+        "crowd": 5000,
         "scaling": True,
     },
 }
 ACTIVE_SHARE = 0.1  # shoppers in conversations
 EVERY_SECS = 5.0  # each active shopper writes this often; an agent answers every message
+CROWD_ARRIVALS_PER_S, CROWD_ARRIVAL_SECS = 10, 20  # crowd: new page views while the crowd stays connected
 LIVE_P99_LIMIT_MS = 1000  # page_views: the rate a worker takes before the widget's live p99 passes this
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/9"
@@ -455,6 +458,42 @@ async def page_views(
     return {"steps": steps, "max_views_per_s_live_p99_under_1s": max(held) if held else 0}
 
 
+async def crowd(make_target, tree: Tree, count: int) -> dict:
+    """`count` shoppers connect (product page hydrated, widget closed) and stay; meanwhile new shoppers arrive
+    at CROWD_ARRIVALS_PER_S: how fast their widget is live, and the worker's memory with all of them."""
+    target = make_target()
+    tabs = [target.shopper(PRODUCT) for _ in range(count)]
+    try:
+        before = tree.rss_mib()
+        _, failures = await loadclient.open_all(tabs)
+        await asyncio.sleep(3)
+        connected_rss = tree.rss_mib()
+        with Meter(tree) as meter:
+            arrivals = await loadclient.page_views(target, PRODUCT, CROWD_ARRIVALS_PER_S, CROWD_ARRIVAL_SECS, 3)
+        result = {
+            "shoppers": count - failures,
+            "connect_failures": failures,
+            "rss_before_mib": round(before, 1),
+            "rss_mib": round(max(connected_rss, tree.rss_mib()), 1),
+            "arrivals_per_s": CROWD_ARRIVALS_PER_S,
+            "widget_live_p50_ms": arrivals["p50_ms"],
+            "widget_live_p99_ms": arrivals["p99_ms"],
+            "arrivals_failed": arrivals["failed"],
+            "server_cpu_pct": meter.pct(meter.server),
+        }
+    finally:
+        await asyncio.gather(*(t.close() for t in tabs), return_exceptions=True)
+        await target.aclose()
+    print(
+        f"  {target.name:8} crowd: {result['shoppers']} connected ({failures} failed), RSS {result['rss_mib']} MiB; "
+        f"new pages at {CROWD_ARRIVALS_PER_S}/s: widget live p50 {result['widget_live_p50_ms']} p99 "
+        f"{result['widget_live_p99_ms']} ms ({result['arrivals_failed']} failed), "
+        f"server CPU {result['server_cpu_pct']}%",
+        flush=True,
+    )
+    return result
+
+
 def history(source: Source, workdir: Path) -> dict:
     env = source.env(REFLEX_DB_URL=f"sqlite:///{workdir / 'history.db'}")
     source.cli("migrate", env=env)
@@ -647,6 +686,9 @@ def run(
                 if wanted("idle_memory"):
                     print("idle_memory", flush=True)
                     scenarios["idle_memory"] = await against_both(*both, idle_memory, size["idle"])
+                if wanted("crowd"):
+                    print(f"crowd ({size['crowd']} shoppers connected, new pages arriving)", flush=True)
+                    scenarios["crowd"] = await against_both(*both, crowd, size["crowd"])
                 if wanted("capacity"):
                     print("capacity", flush=True)
                     profile_dir = out / "profiles" if profile else None

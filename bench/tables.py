@@ -61,6 +61,14 @@ def main(argv: list[str]) -> int:
             print(f"- idle memory, {side}: {r['kib_per_shopper']} KiB per connected shopper ({r['shoppers']} shoppers, "
                   f"RSS {r['rss_before_mib']} → {r['rss_after_mib']} MiB)")  # fmt: skip
         print()
+    if "crowd" in s:
+        for side in ("rxchat", "baseline"):
+            r = s["crowd"][side]
+            print(f"- crowd, {side}: {r['shoppers']} shoppers connected ({r['connect_failures']} failed), RSS "
+                  f"{r['rss_mib']} MiB; new pages at {r['arrivals_per_s']}/s: widget live p50 "
+                  f"{r['widget_live_p50_ms']} ms, p99 {r['widget_live_p99_ms']} ms ({r['arrivals_failed']} failed), "
+                  f"server CPU {r['server_cpu_pct']}%")  # fmt: skip
+        print()
     if "history" in s:
         h = s["history"]
         for side in ("rxchat", "baseline"):
