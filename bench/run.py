@@ -35,6 +35,7 @@ from idle_memory import state_schema  # noqa: E402
 from server import AppServer, base_env, free_port  # noqa: E402
 
 RESULTS = HERE / "results"
+CROWD_ARRIVALS_PER_S, CROWD_ARRIVAL_SECS = 10, 20  # crowd: new page views while the crowd stays connected
 SIZES = {
     "quick": {
         "messages": 20,
@@ -46,6 +47,7 @@ SIZES = {
         "browse": 2,
         "page_loads": 3,
         "crowd": 300,
+        "crowd_secs": 5,
         "scaling": False,
     },
     "full": {
@@ -58,12 +60,12 @@ SIZES = {
         "browse": 3,
         "page_loads": 6,
         "crowd": 5000,
+        "crowd_secs": CROWD_ARRIVAL_SECS,
         "scaling": True,
     },
 }
 ACTIVE_SHARE = 0.1  # shoppers in conversations
 EVERY_SECS = 5.0  # each active shopper writes this often; an agent answers every message
-CROWD_ARRIVALS_PER_S, CROWD_ARRIVAL_SECS = 10, 20  # crowd: new page views while the crowd stays connected
 LIVE_P99_LIMIT_MS = 1000  # page_views: the rate a worker takes before the widget's live p99 passes this
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/9"
@@ -458,7 +460,9 @@ async def page_views(
     return {"steps": steps, "max_views_per_s_live_p99_under_1s": max(held) if held else 0}
 
 
-async def crowd(make_target, tree: Tree, count: int) -> dict:
+async def crowd(
+    make_target, tree: Tree, count: int, arrival_secs: float = CROWD_ARRIVAL_SECS, browse: float = 3.0
+) -> dict:
     """`count` shoppers connect (product page hydrated, widget closed) and stay; meanwhile new shoppers arrive
     at CROWD_ARRIVALS_PER_S: how fast their widget is live, and the worker's memory with all of them."""
     target = make_target()
@@ -469,7 +473,7 @@ async def crowd(make_target, tree: Tree, count: int) -> dict:
         await asyncio.sleep(3)
         connected_rss = tree.rss_mib()
         with Meter(tree) as meter:
-            arrivals = await loadclient.page_views(target, PRODUCT, CROWD_ARRIVALS_PER_S, CROWD_ARRIVAL_SECS, 3)
+            arrivals = await loadclient.page_views(target, PRODUCT, CROWD_ARRIVALS_PER_S, arrival_secs, browse)
         result = {
             "shoppers": count - failures,
             "connect_failures": failures,
@@ -688,7 +692,7 @@ def run(
                     scenarios["idle_memory"] = await against_both(*both, idle_memory, size["idle"])
                 if wanted("crowd"):
                     print(f"crowd ({size['crowd']} shoppers connected, new pages arriving)", flush=True)
-                    scenarios["crowd"] = await against_both(*both, crowd, size["crowd"])
+                    scenarios["crowd"] = await against_both(*both, crowd, size["crowd"], size["crowd_secs"])
                 if wanted("capacity"):
                     print("capacity", flush=True)
                     profile_dir = out / "profiles" if profile else None

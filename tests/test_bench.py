@@ -77,7 +77,8 @@ def test_the_smallest_load_shape_delivers_every_message_to_both_systems(served_a
     async def scenarios():
         one = await bench.against_both(*both, bench.one_conversation, 3)
         capacity = await bench.against_both(*both, bench.capacity, [10], 2.5, 2000, 1.0)
-        return {"one_conversation": one, "capacity": capacity}
+        crowd = await bench.against_both(*both, bench.crowd, 20, 1.0, 0.5)
+        return {"one_conversation": one, "capacity": capacity, "crowd": crowd}
 
     started = time.perf_counter()
     result = run_async(scenarios())
@@ -99,5 +100,10 @@ def test_the_smallest_load_shape_delivers_every_message_to_both_systems(served_a
         assert step["messages"] >= 2 and step["undelivered"] == 0, f"{side}: messages were lost under load: {step}"
         assert step["agent_to_shopper"]["count"] >= 1, f"{side}: no agent answer reached the shopper: {step}"
         assert step["rss_mib"] > 0
+        crowd = result["crowd"][side]
+        assert crowd["shoppers"] == 20 and crowd["connect_failures"] == 0, f"{side}: the crowd did not connect: {crowd}"
+        # 10 new pages a second for 1 s, each live (a widget that never went live counts as failed)
+        assert crowd["arrivals_failed"] == 0 and crowd["widget_live_p99_ms"] is not None, f"{side}: {crowd}"
+        assert crowd["rss_mib"] > 0
     assert result["capacity"]["ratio"]["steps"][0]["shoppers"] == 10
     assert took < 60, f"the smallest shape took {took:.0f} s"
