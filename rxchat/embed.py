@@ -58,6 +58,7 @@ def add_chat(
     from rxchat.pages import console as console_pages
     from rxchat.pages import email_links as email_pages
     from rxchat.services import catalog
+    from rxchat.states import unavailable
 
     catalog.use_source(products)
     _use_app_database()
@@ -70,6 +71,7 @@ def add_chat(
     if api:
         app.api_transformer = _with_api(app.api_transformer, http_api())
     redaction.install()
+    unavailable.install(app)  # a send that fails for want of Redis shows `chat-error`, not Reflex's notice
     LiveHub(app, tabs).install()
     app.register_lifespan_task(sweeper.sweep_forever)
     app.register_lifespan_task(emailer.send_forever)  # reply emails, when RXCHAT_SMTP_URL is set

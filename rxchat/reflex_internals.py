@@ -349,7 +349,12 @@ def client_list(name: str) -> tuple[Any, rx.Var, rx.Var]:
     """A list kept in the page only (Reflex's experimental ClientStateVar, global), and JS expressions of its
     current value and of its setter, usable from any script of the page: Reflex keeps both in its `refs` object
     under `_client_state_<name>` and `_client_state_set<Name>` (private names)."""
+    return client_value(name, [])
+
+
+def client_value(name: str, default: Any) -> tuple[Any, rx.Var, rx.Var]:
+    """A value kept in the page only, as `client_list` keeps a list."""
     from reflex.experimental.client_state import ClientStateVar, _client_state_ref
 
-    var = ClientStateVar.create(name, default=[], global_ref=True)
+    var = ClientStateVar.create(name, default=default, global_ref=True)
     return var, _client_state_ref(var._getter_name), _client_state_ref(var._setter_name)

@@ -13,6 +13,7 @@ from rxchat.components.sound import new_message_chime, sound_switch
 from rxchat.components.staff_frame import staff_links
 from rxchat.components.widget import TYPING_SIGNAL_MS
 from rxchat.i18n import Texts
+from rxchat.states import unavailable
 from rxchat.states.auth import AgentAuthState
 from rxchat.states.canned import CannedPickerState
 from rxchat.states.console import OUTBOX, REPLY_INPUT_ID, AgentConsoleState
@@ -268,6 +269,7 @@ def thread(t: Texts) -> rx.Component:
                     rx.callout(t("console.emailed"), icon="mail", size="1", data_testid="agent-emailed-notice"),
                 ),
                 refusal(AgentConsoleState.reply_error, "chat-error"),
+                unavailable.notice(t("console.store_unreachable")),
                 rx.form(
                     OUTBOX.queued_input(),
                     suggestion_menu(t),
@@ -289,7 +291,7 @@ def thread(t: Texts) -> rx.Component:
                         width="100%",
                         align="end",
                     ),
-                    on_submit=[OUTBOX.on_submit(), AgentConsoleState.send_reply],
+                    on_submit=[OUTBOX.on_submit(), unavailable.lower(), AgentConsoleState.send_reply],
                     reset_on_submit=False,
                     width="100%",
                 ),

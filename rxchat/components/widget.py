@@ -20,6 +20,7 @@ from rxchat.components.message import (
 )
 from rxchat.components.reactions import on_new_reply, on_page_load, record_marker, replies_seen_marker, unread_marker
 from rxchat.i18n import Texts
+from rxchat.states import unavailable
 from rxchat.states.room import ConversationRoomState
 from rxchat.states.widget import EMAIL_INPUT_ID, INPUT_ID, OUTBOX, ChatWidgetState, chat_open
 
@@ -197,7 +198,7 @@ def composer(t: Texts, product_id: rx.Var[str] | None = None) -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=[OUTBOX.on_submit(), ChatWidgetState.send_message],
+        on_submit=[OUTBOX.on_submit(), unavailable.lower(), ChatWidgetState.send_message],
         reset_on_submit=False,
         width="100%",
     )
@@ -326,6 +327,7 @@ def panel(t: Texts, product_id: rx.Var[str] | None = None) -> rx.Component:
             ),
         ),
         refusal(ChatWidgetState.error, "chat-error"),
+        unavailable.notice(t("widget.store_unreachable")),
         composer(t, product_id),
         details(t),
         on_mount=ChatWidgetState.open_chat(t.locale),

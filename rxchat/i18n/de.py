@@ -39,6 +39,10 @@ TEXT: dict[str, str] = {
     "widget.erase_keep": "Behalten",
     "widget.erase": "Unterhaltung löschen",
     "widget.no_chat": "Für dieses Produkt ist kein Chat verfügbar.",
+    "widget.store_unreachable": (
+        "Ihre Nachricht wurde nicht gesendet: Der Chat erreicht seinen Server gerade nicht. Ihr Text "
+        "bleibt erhalten; senden Sie ihn gleich noch einmal."
+    ),
     # A message in the widget or the console
     "message.read": "Gelesen",
     "message.sent": "Gesendet",
@@ -80,6 +84,10 @@ TEXT: dict[str, str] = {
     "console.shopper_typing": "Kundin oder Kunde schreibt",
     "console.reply_placeholder": "Antworten…",
     "console.reply_label": "Antwort",
+    "console.store_unreachable": (
+        "Ihre Antwort wurde nicht gesendet: Der Server erreicht seinen Zustandsspeicher (Redis) nicht. "
+        "Sie bleibt im Feld; drücken Sie Senden, um es erneut zu versuchen."
+    ),
     "console.send": "Senden",
     "console.open_product": "Produktseite öffnen",
     "console.panel_failed": "Dieser Bereich konnte nicht angezeigt werden.",

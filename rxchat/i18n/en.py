@@ -39,6 +39,10 @@ TEXT: dict[str, str] = {
     "widget.erase_keep": "Keep",
     "widget.erase": "Erase conversation",
     "widget.no_chat": "Chat is not available for this product.",
+    "widget.store_unreachable": (
+        "Your message was not sent: the chat cannot reach its server just now. Your text is kept; send "
+        "it again in a moment."
+    ),
     # A message in the widget or the console
     "message.read": "Read",
     "message.sent": "Sent",
@@ -80,6 +84,10 @@ TEXT: dict[str, str] = {
     "console.shopper_typing": "Shopper is typing",
     "console.reply_placeholder": "Reply…",
     "console.reply_label": "Reply",
+    "console.store_unreachable": (
+        "Your reply was not sent: the server cannot reach its state store (Redis). It stays in the box; "
+        "press Send to try again."
+    ),
     "console.send": "Send",
     "console.open_product": "Open product page",
     "console.panel_failed": "This panel could not be shown.",
