@@ -690,9 +690,6 @@ def run(
                 if wanted("idle_memory"):
                     print("idle_memory", flush=True)
                     scenarios["idle_memory"] = await against_both(*both, idle_memory, size["idle"])
-                if wanted("crowd"):
-                    print(f"crowd ({size['crowd']} shoppers connected, new pages arriving)", flush=True)
-                    scenarios["crowd"] = await against_both(*both, crowd, size["crowd"], size["crowd_secs"])
                 if wanted("capacity"):
                     print("capacity", flush=True)
                     profile_dir = out / "profiles" if profile else None
@@ -709,6 +706,9 @@ def run(
                     scenarios["page_views"] = await against_both(
                         *both, page_views, size["rates"], size["rate_secs"], size["browse"], profile_dir
                     )
+                if wanted("crowd"):  # after the others: thousands of tabs leave a worker changed for a while
+                    print(f"crowd ({size['crowd']} shoppers connected, new pages arriving)", flush=True)
+                    scenarios["crowd"] = await against_both(*both, crowd, size["crowd"], size["crowd_secs"])
                 if wanted("page"):
                     print("page", flush=True)
                     rx = await page(f"{rx_url}/products/{PRODUCT}", '[data-testid="chat-launcher"]', size["page_loads"])

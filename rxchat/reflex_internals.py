@@ -16,7 +16,8 @@ What is here:
   callbacks run so the tab's state stops holding anything a later holder of its
   token could use (the live hub, rxchat/live/hub.py, unlinks its rooms and forgets its identity);
 - socket-level facts the live hub needs: whether a token has a connected socket,
-  and sending an update or events to one tab (`ReflexSockets`);
+  sending an update or events to one tab, and dropping a gone tab's state
+  from the in-memory store (`ReflexSockets`);
 - a log filter for Reflex's warning about deltas to tabs that have gone, which
   names the tab's token (a credential) and is expected here: rooms forget gone
   members lazily;
@@ -158,6 +159,23 @@ class ReflexSockets:
         if namespace is None:
             return False
         return await namespace._token_manager.is_token_connected(token)
+
+    def forget_state(self, token: str) -> bool:
+        """Drop a gone tab's state from the in-memory state store now (one process, no Redis). Reflex keeps it
+        an hour after the tab's last event (`redis_token_expiration`), so every page view of the last hour held
+        its whole state tree in the worker's memory. A tab that comes back later starts on a fresh state, which
+        its socket's opening hydrate fills from the browser, as after a server restart. False when there was
+        nothing to drop or the state is in use; Redis expires its keys itself."""
+        from reflex.istate.manager.memory import StateManagerMemory
+
+        manager = self.app.state_manager
+        if not isinstance(manager, StateManagerMemory) or token not in manager.states:
+            return False
+        lock = manager._states_locks.get(token)
+        if lock is not None and lock.locked():
+            return False
+        manager._purge_token(rx.BaseStateToken(ident=token, cls=rx.State))
+        return True
 
     async def send_update(self, token: str, update: StateUpdate) -> None:
         """To one tab; Reflex relays it to the socket's instance when Redis carries state."""

@@ -50,6 +50,10 @@ class Sockets:
     def revive(self) -> None:
         self.revived = getattr(self, "revived", 0) + 1
 
+    def forget_state(self, token: str) -> bool:
+        self.forgotten = [*getattr(self, "forgotten", []), token]
+        return True
+
 
 class App:
     """What the hub uses of rx.App: `modify_state` over real state trees, kept per token."""
@@ -203,6 +207,18 @@ async def test_a_gone_tab_forgets_its_conversation_unless_it_came_back(live):
     back = await live.app.state("back-tab", ChatWidgetState)
     assert back._session_id.startswith("cs_") and back.has_session
     assert "gone-tab" not in live.tabs.held and "back-tab" in live.tabs.held
+
+
+async def test_a_gone_tabs_state_is_dropped_later_unless_it_came_back(live, monkeypatch):
+    monkeypatch.setattr(hub_module, "FORGET_GONE_TAB_SECS", 0.2)
+    await live._tab_gone("closed-tab")
+    await live._tab_gone("reloaded-tab")
+    live.sockets.connected.add("reloaded-tab")  # its reload connected again with the same token
+    await live.forget_gone_tabs()
+    assert getattr(live.sockets, "forgotten", []) == []  # not yet: a reload or a short drop is still within it
+    await asyncio.sleep(0.25)
+    await live.forget_gone_tabs()
+    assert live.sockets.forgotten == ["closed-tab"]
 
 
 async def test_a_console_whose_sign_in_ended_is_ended_and_sent_to_sign_in(live):

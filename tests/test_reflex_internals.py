@@ -6,6 +6,7 @@ or reads, so an upgrade shows at once which part needs another look.
 
 import inspect
 import logging
+import types
 import uuid
 
 import pytest
@@ -135,6 +136,22 @@ def test_client_list_names_the_refs_slots_reflex_fills():
     assert f"{setter._js_expr} = " in hooks  # the setter slot is assigned when a component using the var renders
     assert f"{value._js_expr} ??= " in hooks  # and the value slot starts from the var's state
     assert "refs" in str(value._get_all_var_data().imports)  # scripts using the names get `refs` imported
+
+
+async def test_a_gone_tabs_state_is_dropped_from_reflexs_memory_store_unless_in_use():
+    from reflex.istate.manager.memory import StateManagerMemory
+
+    manager = StateManagerMemory()
+    sockets = reflex_internals.ReflexSockets(types.SimpleNamespace(state_manager=manager))  # type: ignore[arg-type]
+    gone, busy = str(uuid.uuid4()), str(uuid.uuid4())
+    async with manager.modify_state(rx.BaseStateToken(ident=gone, cls=State)):
+        pass
+    async with manager.modify_state(rx.BaseStateToken(ident=busy, cls=State)):
+        assert not sockets.forget_state(busy)  # an event is running on it
+    assert busy in manager.states
+    assert sockets.forget_state(gone)
+    assert gone not in manager.states and gone not in manager._token_expires_at
+    assert not sockets.forget_state(gone)  # nothing left to drop
 
 
 def test_reflex_redis_watchers_can_be_restarted_from_outside():

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 PRESENCE_CHECK_SECS = 2.0  # how often open consoles are checked for presence
 SIGN_IN_CHECK_SECS = 0.5  # how often open consoles' sign-ins are checked against the database
+# A tab whose socket went and has not come back within this long has its state dropped from the worker's memory
+# (a reload or a short drop is back well within it; later, the tab starts afresh, as after a restart).
+FORGET_GONE_TAB_SECS = 30.0
 # The inbox re-read waits this long: it never delays a delivery, and the changes of that moment (a message,
 # its read mark, the reply) cost one re-read of the list and one update of each console, not one each.
 INBOX_REFRESH_DELAY_SECS = 0.2
@@ -98,6 +101,7 @@ class LiveHub:
         self._inbox_dirty = False
         self._shopper_wrote = False
         self._watch_failing: set[str] = set()  # the watches whose last round failed (logged once per outage)
+        self._gone: dict[str, float] = {}  # tabs whose socket went -> when to drop their state, soonest first
 
     def install(self) -> None:
         """Take the services' events, gate the app's sockets, start the watches with the server."""
@@ -117,7 +121,7 @@ class LiveHub:
         rounds_per_presence = round(PRESENCE_CHECK_SECS / SIGN_IN_CHECK_SECS)
         for round_number in range(1, 1 << 62):
             await asyncio.sleep(SIGN_IN_CHECK_SECS)
-            checks = [("sign-ins", self.end_revoked_consoles())]
+            checks = [("sign-ins", self.end_revoked_consoles()), ("gone tabs", self.forget_gone_tabs())]
             if round_number % rounds_per_presence == 0:
                 checks.append(("presence", self.check_presence()))
             for name, check in checks:
@@ -255,9 +259,23 @@ class LiveHub:
     # Ended tabs -------------------------------------------------------------
 
     async def _tab_gone(self, token: str) -> None:
-        """A tab's socket went (the connection gate's hook): unless it came back, end what it holds."""
+        """A tab's socket went (the connection gate's hook): unless it came back, end what it holds; its state
+        goes FORGET_GONE_TAB_SECS later."""
+        self._gone.pop(token, None)  # re-added last: the dict stays in deadline order
+        self._gone[token] = time.monotonic() + FORGET_GONE_TAB_SECS
         if token in self.tabs.held:
             await self._end_tab(token, unless_connected=True)
+
+    async def forget_gone_tabs(self) -> None:
+        """Drop the state of tabs gone for FORGET_GONE_TAB_SECS that have not come back."""
+        now = time.monotonic()
+        while self._gone:
+            token, due = next(iter(self._gone.items()))
+            if due > now:
+                return
+            del self._gone[token]
+            if not await self.sockets.is_connected(token):
+                self.sockets.forget_state(token)
 
     async def _end_tab(self, token: str, *, unless_connected: bool) -> list:
         """Run `_leave_tab` of the tab's states under its lock; the events they ask for (a redirect)."""
