@@ -36,7 +36,7 @@ def lower() -> rx.Var:
         f"(() => {{ if ({_value!s}) {_setter!s}(false); }})",
         _var_data=rx.vars.VarData.merge(
             _flag._get_all_var_data(), _value._get_all_var_data(), _setter._get_all_var_data()
-        ),  # fmt: skip
+        ),
     )
 
 
