@@ -90,7 +90,6 @@ def _first_response_chart(t: Texts) -> rx.Component:
             rx.recharts.y_axis(width=36, **AXIS),
             rx.recharts.graphing_tooltip(**{**TOOLTIP, "cursor": {"stroke": "var(--gray-8)"}}),
             _legend(),
-            # Days without an answered conversation have no value: the line bridges them.
             _line("median", t("reports.median"), "var(--blue-9)"),
             _line("p90", t("reports.p90"), "var(--orange-9)"),
             data=ReportsState.first_response_chart,

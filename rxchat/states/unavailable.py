@@ -25,9 +25,9 @@ LOG_EVERY_SECS = 60.0
 _flag, _value, _setter = reflex_internals.client_value("rxchat_store_unreachable", False)
 
 
-def notice(sentence: str, test_id: str = "chat-error") -> rx.Component:
-    """The sentence, shown while the last send failed for want of the state store."""
-    return rx.cond(_flag.value, refusal(sentence, test_id))
+def notice(sentence: str) -> rx.Component:
+    """The sentence (`chat-error`), shown while the last send failed for want of the state store."""
+    return rx.cond(_flag.value, refusal(sentence, "chat-error"))
 
 
 def lower() -> rx.Var:
